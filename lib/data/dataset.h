@@ -1,0 +1,58 @@
+// Token streams for training and validation, from the synthetic language or from a text file
+// (byte level, vocabulary 256, the last val_fraction of the file held out).
+//
+//   TokenDataset data = load_dataset(config.data, seed);
+//   BatchSampler sampler(data.train, B, T, run_seed);
+//   sampler.next(tokens, targets);        // random windows, order fixed by run_seed
+//   data.val_batch(i, B, T, tokens, targets);  // fixed validation windows
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace wdlab {
+
+struct TokenDataset {
+  std::string description;  // for logs: "synthetic order-3 V=64 ..." or "bytes of FILE"
+  int vocab_size = 0;
+  std::vector<int> train;
+  std::vector<int> val;
+  // Known entropy of the source (synthetic data only).
+  std::optional<double> entropy_rate;
+  std::optional<double> window_floor;  // for the model's window length T
+
+  // Validation batch i of `count`: B windows of T+1 tokens at fixed, evenly spaced offsets of
+  // the validation stream. tokens, targets (B,T).
+  void val_batch(int i, int B, int T, int* tokens, int* targets) const;
+  // How many distinct (B,T) validation batches the stream holds without overlap (at least 1).
+  int val_batches_available(int B, int T) const;
+};
+
+// Random training windows; the order depends only on the seed.
+class BatchSampler {
+ public:
+  BatchSampler(const std::vector<int>& stream, int B, int T, uint64_t seed);
+  // tokens, targets (B,T): targets are tokens shifted by one.
+  void next(int* tokens, int* targets);
+
+ private:
+  const std::vector<int>& stream_;
+  int B_, T_;
+  Rng rng_;
+};
+
+struct SyntheticLanguageOptions;
+
+// Training and validation streams sampled from the synthetic language (seeded by language_seed,
+// so every run seed sees the same language and the same finite training set).
+TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uint64_t language_seed,
+                                    size_t train_tokens, size_t val_tokens, int T);
+
+// Byte-level dataset from a file; errors name the file (missing, unreadable, too short).
+TokenDataset load_text_dataset(const std::string& path, double val_fraction, int T);
+
+}  // namespace wdlab

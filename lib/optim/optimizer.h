@@ -1,0 +1,84 @@
+// The optimizer under study: one Adam core (and SGD with momentum as a control) with three ways
+// of applying weight decay. Formulas, with t the step (from 1), g the gradient, w the weight,
+// lr_t the scheduled learning rate, lr_peak its peak, λ the weight decay:
+//
+//   none:       no decay.
+//   coupled:    g <- g + λ w before the moments (torch.optim.Adam(weight_decay=λ); the gradient
+//               of λ/2 ||w||^2). The decay then passes through m and v.
+//   decoupled:  w <- w - s_t λ w outside the Adam step (torch.optim.AdamW), where decay_scaling
+//               picks s_t:  lr -> lr_t (PyTorch, the default);  schedule -> lr_t / lr_peak
+//               (Loshchilov & Hutter; "independent" decay);  lr_squared -> lr_t^2 (PaLM).
+//
+//   Adam:  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+//          w <- w - lr_t * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)          (as PyTorch)
+//   SGD:   buf = momentum * buf + g (buf = g at t = 1);  w <- w - lr_t * buf   (as torch.optim.SGD)
+//
+// Tensors outside the decay group (DecayPlan) get no decay in any mode: in coupled mode nothing
+// is added to their gradient.
+//
+//   Optimizer opt(table, plan, options);
+//   StepDecay d = opt.step(params, grads, lr_t, lr_peak);
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/param_table.h"
+#include "optim/param_groups.h"
+
+namespace wdlab {
+
+enum class OptimizerKind { adam, sgd };
+enum class DecayMode { none, coupled, decoupled };
+enum class DecayScaling { lr, schedule, lr_squared };
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::adam;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double momentum = 0.9;  // SGD only
+  double weight_decay = 0.0;
+  DecayMode decay_mode = DecayMode::decoupled;
+  DecayScaling decay_scaling = DecayScaling::lr;
+};
+
+// What one step did about decay, for logging.
+struct StepDecay {
+  // decoupled: s_t * λ, the fraction every decayed weight shrinks by this step.
+  // coupled:   lr_t * λ, the shrink plain SGD would apply (Adam rescales it per coordinate).
+  // none:      0.
+  double per_step = 0.0;
+};
+
+// The decoupled shrink s_t * λ for one step (0 unless decay_mode is decoupled).
+double decoupled_decay_step(const OptimizerOptions& options, double lr, double lr_peak);
+
+class Optimizer {
+ public:
+  Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions options);
+
+  // One update of every tensor in place. grads is read only (coupled decay is added on the fly).
+  StepDecay step(float* params, const float* grads, double lr, double lr_peak);
+
+  int64_t steps_taken() const { return t_; }
+  const DecayPlan& plan() const { return plan_; }
+  const OptimizerOptions& options() const { return options_; }
+  const std::vector<float>& first_moment() const { return m_; }   // Adam m / SGD momentum buffer
+  const std::vector<float>& second_moment() const { return v_; }  // Adam v (empty for SGD)
+
+ private:
+  const ParamTable& table_;
+  DecayPlan plan_;
+  OptimizerOptions options_;
+  int64_t t_ = 0;
+  std::vector<float> m_, v_;
+};
+
+std::string_view to_string(OptimizerKind kind);
+std::string_view to_string(DecayMode mode);
+std::string_view to_string(DecayScaling scaling);
+std::string_view to_string(DecayScope scope);
+
+}  // namespace wdlab
