@@ -1,5 +1,5 @@
-// LayerNorm over the last dimension: out = (x - mean) * rstd * weight + bias, rstd = 1/sqrt(var + eps)
-// with the biased variance, as torch.nn.LayerNorm.
+// LayerNorm over the last dimension: out = (x - mean) * rstd * weight + bias, rstd = 1/sqrt(var +
+// eps) with the biased variance, as torch.nn.LayerNorm.
 #pragma once
 
 namespace wdlab {
@@ -11,7 +11,7 @@ void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* weight, 
 
 // Accumulates dinp (N,C), dweight (C), dbias (C) (dbias may be null).
 template <typename F>
-void layernorm_backward(F* dinp, F* dweight, F* dbias, const F* dout, const F* inp,
-                        const F* weight, const F* mean, const F* rstd, int N, int C);
+void layernorm_backward(F* dinp, F* dweight, F* dbias, const F* dout, const F* inp, const F* weight,
+                        const F* mean, const F* rstd, int N, int C);
 
 }  // namespace wdlab
