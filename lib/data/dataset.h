@@ -7,6 +7,7 @@
 //   data.val_batch(i, B, T, tokens, targets);  // fixed validation windows
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -4,8 +4,9 @@
 // The language is an order-k Markov chain over V tokens whose next-token distribution depends on
 // all k previous tokens through a random low-rank score:
 //   P(x_t = c | x_{t-k..t-1}) = softmax_c( sum_j <E_j[x_{t-j}], U[c]> / temperature )
-// (E_j, U drawn once from the language seed). Because every one of the k previous tokens matters,
-// a bigram model cannot reach the floor: the model has to attend back k positions.
+// (E_j, U drawn once from the language seed, scaled so that the logits have standard deviation
+// ~1.25/temperature; see synthetic_language.cpp). Because every one of the k previous tokens
+// matters, a bigram model cannot reach the floor: the model has to attend back k positions.
 //
 // Entropy, from the definitions (natural log, nats):
 //   entropy rate   H = sum_s pi(s) H(P(.|s)), pi the stationary distribution over the V^k
@@ -19,6 +20,7 @@
 //   double floor = lang.window_floor(64);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -50,15 +52,26 @@ class SyntheticLanguage {
   const std::vector<double>& prefix_entropies() const { return prefix_entropies_; }
 
   // Next-token distribution for a context given as a state index (sum_j x_{t-j} V^(j-1)).
+  // Stored as float; the process is these values renormalised in double (each row sums to 1 to
+  // ~1e-7), and the stationary distribution, the entropies and sample() all use that.
   const float* next_token_probs(size_t state) const { return &probs_[state * options_.vocab_size]; }
+
+  // V^order contexts.
+  size_t num_states() const { return num_states_; }
+  // Stationary distribution over contexts (num_states entries, indexed like next_token_probs).
+  const std::vector<double>& stationary() const { return stationary_; }
+  // Power-iteration steps the stationary distribution took (diagnostics).
+  int power_iterations() const { return power_iterations_; }
 
  private:
   SyntheticLanguageOptions options_;
   size_t num_states_ = 0;
-  std::vector<float> probs_;       // (num_states, V)
+  std::vector<float> probs_;        // (num_states, V)
+  std::vector<double> row_sums_;    // (num_states): sum of each float row, in double
   std::vector<double> stationary_;  // (num_states)
   double entropy_rate_ = 0.0;
   std::vector<double> prefix_entropies_;
+  int power_iterations_ = 0;
 };
 
 }  // namespace wdlab
