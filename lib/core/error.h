@@ -24,7 +24,7 @@ template <typename... Args>
 
 }  // namespace wdlab
 
-#define WD_CHECK(cond, ...)                     \
-  do {                                          \
-    if (!(cond)) ::wdlab::fail(__VA_ARGS__);    \
+#define WD_CHECK(cond, ...)                  \
+  do {                                       \
+    if (!(cond)) ::wdlab::fail(__VA_ARGS__); \
   } while (0)

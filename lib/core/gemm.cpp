@@ -4,7 +4,9 @@
 
 namespace wdlab {
 namespace {
-CBLAS_TRANSPOSE op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
+CBLAS_TRANSPOSE op(bool trans) {
+  return trans ? CblasTrans : CblasNoTrans;
+}
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
@@ -21,7 +23,11 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, double alpha, const d
               ldc);
 }
 
-void blas_set_threads(int n) { openblas_set_num_threads(n); }
-int blas_threads() { return openblas_get_num_threads(); }
+void blas_set_threads(int n) {
+  openblas_set_num_threads(n);
+}
+int blas_threads() {
+  return openblas_get_num_threads();
+}
 
 }  // namespace wdlab

@@ -6,11 +6,16 @@ namespace wdlab {
 
 std::string_view to_string(ParamKind kind) {
   switch (kind) {
-    case ParamKind::matrix: return "matrix";
-    case ParamKind::embedding: return "embedding";
-    case ParamKind::bias: return "bias";
-    case ParamKind::norm_gain: return "norm_gain";
-    case ParamKind::norm_bias: return "norm_bias";
+    case ParamKind::matrix:
+      return "matrix";
+    case ParamKind::embedding:
+      return "embedding";
+    case ParamKind::bias:
+      return "bias";
+    case ParamKind::norm_gain:
+      return "norm_gain";
+    case ParamKind::norm_bias:
+      return "norm_bias";
   }
   return "?";
 }
@@ -23,7 +28,9 @@ std::optional<ParamKind> param_kind_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-std::string param_kind_names() { return "matrix, embedding, bias, norm_gain, norm_bias"; }
+std::string param_kind_names() {
+  return "matrix, embedding, bias, norm_gain, norm_bias";
+}
 
 size_t ParamTable::add(std::string name, std::vector<int64_t> shape, ParamKind kind) {
   WD_CHECK(!find(name), "parameter table: duplicate tensor name '{}'", name);

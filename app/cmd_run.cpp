@@ -1,0 +1,82 @@
+// `wdlab run`: train one run into one run directory.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/gemm.h"
+#include "run/config.h"
+#include "run/run_dir.h"
+#include "run/trainer.h"
+
+namespace wdlab::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void request_stop(int) {
+  g_stop.store(true);
+}
+
+struct RunArgs {
+  ConfigArgs config;
+  std::string out;
+  std::string results = "results";
+  int threads = 1;
+  bool force = false;
+};
+
+void run(const RunArgs& args) {
+  const nlohmann::json cfg =
+      resolve_config(load_preset(args.config.preset), args.config.scale, args.config.overrides);
+  RunConfig config = parse_run_config(cfg);
+  WD_CHECK(args.threads >= 1, "--threads: must be at least 1, got {}", args.threads);
+  blas_set_threads(args.threads);
+
+  // Everything that can reject the input (data files included) happens before the run
+  // directory exists, so bad input leaves nothing behind.
+  Trainer trainer(std::move(config), args.threads);
+  namespace fs = std::filesystem;
+  fs::path dir;
+  if (!args.out.empty()) {
+    dir = args.out;
+  } else {
+    const std::string name = trainer.config().name.empty()
+                                 ? trainer.config().preset + "-" + trainer.config().scale
+                                 : trainer.config().name;
+    dir = fresh_run_dir(args.results, name);
+  }
+  create_run_dir(dir, args.force);
+  spdlog::info("run directory: {}", dir.string());
+
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  const nlohmann::json summary = trainer.run(dir, &g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  const std::string status = summary["status"];
+  if (status == "interrupted") {
+    spdlog::warn("interrupted; partial metrics kept in {}", dir.string());
+    std::exit(130);
+  }
+  if (status == "diverged") std::exit(3);
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Train one run and write its run directory");
+  auto args = std::make_shared<RunArgs>();
+  add_config_args(*cmd, args->config);
+  cmd->add_option("--out", args->out,
+                  "Run directory (default: <results>/<name or preset-scale>, never overwriting)");
+  cmd->add_option("--results", args->results, "Base directory for default run directories")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads for matrix products")->capture_default_str();
+  cmd->add_flag("--force", args->force, "Replace the contents of an existing --out directory");
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace wdlab::cli

@@ -1,0 +1,21 @@
+// One function per subcommand: each adds its options to the app and installs the callback that
+// does the work through the library. main.cpp only wires them up.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace wdlab::cli {
+
+void register_run(CLI::App& app);
+void register_presets(CLI::App& app);
+void register_config(CLI::App& app);
+
+// Shared by commands that resolve a config: --preset, --scale and key=value overrides.
+struct ConfigArgs {
+  std::string preset = "gpt2";
+  std::string scale = "tiny";
+  std::vector<std::string> overrides;
+};
+void add_config_args(CLI::App& cmd, ConfigArgs& args);
+
+}  // namespace wdlab::cli

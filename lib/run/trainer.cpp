@@ -1,0 +1,246 @@
+#include "run/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/synthetic_language.h"
+#include "io/atomic_file.h"
+#include "io/metrics_log.h"
+#include "optim/grad_clip.h"
+
+namespace wdlab {
+namespace {
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A run is called diverged when its loss is not finite or climbs past this multiple of the
+// first step's loss (about ln V at initialisation): no schedule recovers from that.
+constexpr double kDivergedLossFactor = 3.0;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string human_count(double x) {
+  if (x >= 1e6) return fmt::format("{:.2f}M", x / 1e6);
+  if (x >= 1e3) return fmt::format("{:.1f}k", x / 1e3);
+  return fmt::format("{:.0f}", x);
+}
+
+std::string human_time(double s) {
+  if (s < 60) return fmt::format("{:.0f}s", s);
+  if (s < 3600) return fmt::format("{:.0f}m{:02.0f}s", std::floor(s / 60), std::fmod(s, 60));
+  return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
+}
+
+}  // namespace
+
+Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), threads_(threads) {
+  const int T = config_.model.block_size;
+  if (config_.data.source == "text") {
+    data_ = load_text_dataset(config_.data.path, config_.data.val_fraction, T);
+  } else {
+    data_ = make_synthetic_dataset(config_.data.synthetic, config_.data.language_seed,
+                                   config_.data.train_tokens, config_.data.val_tokens, T);
+  }
+  config_.model.vocab_size = data_.vocab_size;
+  model_ = std::make_unique<Gpt<float>>(config_.model, config_.train.batch_size);
+  model_->init_weights(config_.seed);
+  DecayPlan plan =
+      build_decay_plan(model_->table(), config_.optim.decay_scope, config_.optim.decay_rules);
+  optimizer_ = std::make_unique<Optimizer>(model_->table(), std::move(plan), config_.optim.options);
+}
+
+double Trainer::evaluate() {
+  const int B = config_.train.batch_size, T = config_.model.block_size;
+  const int batches = std::min(config_.train.eval_batches, data_.val_batches_available(B, T));
+  std::vector<int> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  double sum = 0.0;
+  for (int i = 0; i < batches; ++i) {
+    data_.val_batch(i, B, T, tokens.data(), targets.data());
+    sum += model_->forward(tokens.data(), targets.data(), B, T, nullptr);
+  }
+  return sum / batches;
+}
+
+json Trainer::param_groups_json() const {
+  const ParamTable& table = model_->table();
+  const DecayPlan& plan = optimizer_->plan();
+  json tensors = json::array();
+  for (size_t i = 0; i < table.size(); ++i) {
+    tensors.push_back({{"name", table[i].name},
+                       {"shape", table[i].shape},
+                       {"kind", std::string(to_string(table[i].kind))},
+                       {"decay", static_cast<bool>(plan.decays[i])}});
+  }
+  const double wd = config_.optim.options.weight_decay;
+  const bool decaying = config_.optim.options.decay_mode != DecayMode::none;
+  return {{"decay_scope", std::string(to_string(config_.optim.decay_scope))},
+          {"groups",
+           {{{"name", "decay"},
+             {"weight_decay", decaying ? wd : 0.0},
+             {"tensors", plan.decay.tensors.size()},
+             {"parameters", plan.decay.numel}},
+            {{"name", "no_decay"},
+             {"weight_decay", 0.0},
+             {"tensors", plan.no_decay.tensors.size()},
+             {"parameters", plan.no_decay.numel}}}},
+          {"tensors", tensors}};
+}
+
+json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop) {
+  const RunConfig& c = config_;
+  const int B = c.train.batch_size, T = c.model.block_size, steps = c.train.steps;
+  const size_t tokens_per_step = static_cast<size_t>(B) * T;
+  Gpt<float>& model = *model_;
+  const ParamTable& table = model.table();
+  const DecayPlan& plan = optimizer_->plan();
+
+  json config_out = c.json;
+  config_out["wdlab"] = {{"version", WDLAB_VERSION},  {"config_id", config_id(c.json)},
+                         {"threads", threads_},       {"vocab_size", data_.vocab_size},
+                         {"data", data_.description}, {"parameters", table.total()}};
+  write_file_atomic(run_dir / "config.json", config_out.dump(2) + "\n");
+  write_file_atomic(run_dir / "param_groups.json", param_groups_json().dump(2) + "\n");
+
+  spdlog::info("data: {}", data_.description);
+  spdlog::info("model: {} layers, d_model {}, {} heads, vocab {}, context {}: {} parameters",
+               c.model.n_layer, c.model.d_model, c.model.n_head, data_.vocab_size, T,
+               human_count(table.total()));
+  spdlog::info("optimizer: {} lr {} decay_mode {} decay_scaling {} weight_decay {} scope {}",
+               to_string(c.optim.options.kind), c.optim.schedule.peak,
+               to_string(c.optim.options.decay_mode), to_string(c.optim.options.decay_scaling),
+               c.optim.options.weight_decay, to_string(c.optim.decay_scope));
+  spdlog::info("num decayed parameter tensors: {}, with {} parameters", plan.decay.tensors.size(),
+               plan.decay.numel);
+  spdlog::info("num non-decayed parameter tensors: {}, with {} parameters",
+               plan.no_decay.tensors.size(), plan.no_decay.numel);
+
+  MetricsLog metrics(run_dir / "metrics.jsonl");
+  BatchSampler sampler(data_.train, B, T, c.seed);
+  Rng dropout_rng(c.seed, RngStream::dropout);
+  std::vector<int> tokens(tokens_per_step), targets(tokens_per_step);
+
+  auto group_norm = [&](bool decayed) {
+    double sum = 0.0;
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (plan.decays[i] != decayed) continue;
+      const float* w = model.params().data() + table[i].offset;
+      for (size_t k = 0; k < table[i].numel; ++k) sum += double(w[k]) * w[k];
+    }
+    return std::sqrt(sum);
+  };
+  auto eval_row = [&](int step, double val_loss) {
+    json row = {{"step", step},
+                {"tokens", static_cast<uint64_t>(step) * tokens_per_step},
+                {"val_loss", val_loss}};
+    if (data_.window_floor) row["val_minus_floor"] = val_loss - *data_.window_floor;
+    return row;
+  };
+
+  std::string status = "finished";
+  int diverged_step = -1, steps_done = 0, best_step = 0;
+  double first_loss = 0.0, train_loss = 0.0, decay_budget = 0.0;
+  double val_loss = evaluate(), best_val = val_loss;
+  metrics.append(eval_row(0, val_loss));
+  spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
+
+  const auto t_start = Clock::now();
+  auto t_log = t_start;
+  int log_from_step = 0;
+  for (int step = 1; step <= steps; ++step) {
+    if (stop && stop->load()) {
+      status = "interrupted";
+      break;
+    }
+    const double lr = c.optim.schedule.at(step - 1);
+    sampler.next(tokens.data(), targets.data());
+    train_loss = model.forward(tokens.data(), targets.data(), B, T,
+                               c.model.dropout > 0 ? &dropout_rng : nullptr);
+    model.zero_grad();
+    model.backward();
+    const double grad_norm =
+        clip_grad_norm(model.grads().data(), model.grads().size(), c.optim.grad_clip);
+    if (step == 1) first_loss = train_loss;
+    if (!std::isfinite(train_loss) || !std::isfinite(grad_norm) ||
+        train_loss > kDivergedLossFactor * first_loss) {
+      status = "diverged";
+      diverged_step = step;
+      spdlog::warn("step {}: diverged (loss {}, grad norm {}); stopping", step, train_loss,
+                   grad_norm);
+      metrics.append({{"step", step},
+                      {"train_loss", std::isfinite(train_loss) ? json(train_loss) : json()},
+                      {"grad_norm", std::isfinite(grad_norm) ? json(grad_norm) : json()},
+                      {"diverged", true}});
+      break;
+    }
+    const StepDecay decay =
+        optimizer_->step(model.params().data(), model.grads().data(), lr, c.optim.schedule.peak);
+    decay_budget += decay.per_step;
+    steps_done = step;
+
+    const bool last = step == steps;
+    if (step % c.train.log_every == 0 || last) {
+      const double dt = seconds_since(t_log);
+      const double tok_s = (step - log_from_step) * tokens_per_step / std::max(dt, 1e-9);
+      t_log = Clock::now();
+      log_from_step = step;
+      json row = {{"step", step},
+                  {"tokens", static_cast<uint64_t>(step) * tokens_per_step},
+                  {"train_loss", train_loss},
+                  {"lr", lr},
+                  {"wd_step", decay.per_step},
+                  {"wd_budget", decay_budget},
+                  {"grad_norm", grad_norm},
+                  {"norm_decay", group_norm(true)},
+                  {"norm_no_decay", group_norm(false)},
+                  {"tokens_per_s", tok_s}};
+      metrics.append(row);
+      const double elapsed = seconds_since(t_start);
+      spdlog::info("step {:>5}/{} | loss {:.4f} | lr {:.2e} | {} tok/s | ETA {}", step, steps,
+                   train_loss, lr, human_count(tok_s), human_time(elapsed / step * (steps - step)));
+    }
+    if (step % c.train.eval_every == 0 || last) {
+      val_loss = evaluate();
+      if (val_loss < best_val) best_val = val_loss, best_step = step;
+      metrics.append(eval_row(step, val_loss));
+      spdlog::info("step {:>5}/{} | val {:.4f}{}", step, steps, val_loss,
+                   data_.window_floor
+                       ? fmt::format(" ({:+.4f} above the floor)", val_loss - *data_.window_floor)
+                       : std::string());
+    }
+  }
+  const double wall = seconds_since(t_start);
+
+  json summary = {{"status", status},
+                  {"steps", steps_done},
+                  {"steps_planned", steps},
+                  {"final_train_loss", train_loss},
+                  {"final_val_loss", val_loss},
+                  {"best_val_loss", best_val},
+                  {"best_val_step", best_step},
+                  {"decay_budget", decay_budget},
+                  {"norm_decay", group_norm(true)},
+                  {"norm_no_decay", group_norm(false)},
+                  {"wall_seconds", wall},
+                  {"tokens_per_s", steps_done * tokens_per_step / std::max(wall, 1e-9)},
+                  {"config_id", config_id(c.json)},
+                  {"wdlab_version", WDLAB_VERSION}};
+  if (data_.entropy_rate) {
+    summary["entropy_rate"] = *data_.entropy_rate;
+    summary["window_floor"] = *data_.window_floor;
+    summary["final_val_minus_floor"] = val_loss - *data_.window_floor;
+  }
+  if (diverged_step >= 0) summary["diverged_step"] = diverged_step;
+  write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
+  spdlog::info("{}: {} steps in {}, final val loss {:.4f} (best {:.4f} at step {})", status,
+               steps_done, human_time(wall), val_loss, best_val, best_step);
+  return summary;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,50 @@
+// One training run, from a resolved config to a run directory.
+//
+//   Trainer trainer(parse_run_config(cfg));   // loads data, builds model + optimizer; may throw
+//   create_run_dir(dir, false);               // only after everything validated
+//   nlohmann::json summary = trainer.run(dir, &stop_requested);
+//
+// Writes config.json (resolved, with wdlab's version and the config id), param_groups.json (which
+// tensors decay), metrics.jsonl (one line per logged step / eval) and, at the end, summary.json
+// with status "finished", "diverged" (NaN/Inf or exploding loss; the step is recorded) or
+// "interrupted" (stop flag raised). summary.json is the last file written, atomically.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "model/gpt.h"
+#include "optim/optimizer.h"
+#include "run/config.h"
+
+namespace wdlab {
+
+class Trainer {
+ public:
+  explicit Trainer(RunConfig config, int threads = 1);
+
+  nlohmann::json run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop = nullptr);
+
+  const RunConfig& config() const { return config_; }
+  const TokenDataset& data() const { return data_; }
+  Gpt<float>& model() { return *model_; }
+  const DecayPlan& plan() const { return optimizer_->plan(); }
+
+  // Mean validation loss over the configured number of validation batches.
+  double evaluate();
+  // Table of every tensor with its kind and group, plus counts (param_groups.json).
+  nlohmann::json param_groups_json() const;
+
+ private:
+  RunConfig config_;
+  int threads_;
+  TokenDataset data_;
+  std::unique_ptr<Gpt<float>> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+};
+
+}  // namespace wdlab

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up and builds wdlab (Release) in build/.
+#   - installs the Debian packages it needs when run as root (prints the apt-get line otherwise);
+#   - configures with CMake + Ninja and builds everything (CLI, tests, benchmarks).
+# Usage: scripts/setup.sh [--sanitize]   (--sanitize builds build-asan/ with ASan + UBSan instead)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build libcli11-dev nlohmann-json3-dev libspdlog-dev libopenblas-dev
+          libgtest-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing packages; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+build=build
+flags=(-DCMAKE_BUILD_TYPE=Release)
+if [[ ${1:-} == --sanitize ]]; then
+  build=build-asan
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWDLAB_SANITIZE=ON -DWDLAB_BUILD_BENCH=OFF)
+fi
+cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
+cmake --build "$build" --parallel "$(nproc)"
+echo "setup: built $build/wdlab"

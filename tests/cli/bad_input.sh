@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Bad input must give a non-zero exit, a one-line error naming the key or file, and leave no run
+# directory behind. Usage: bad_input.sh path/to/wdlab
+set -u
+wdlab=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect_error NEEDLE ARGS...: run `wdlab run` with ARGS into an empty results dir.
+expect_error() {
+  local needle=$1
+  shift
+  local results="$tmp/results"
+  rm -rf "$results"
+  mkdir -p "$results"
+  "$wdlab" run --results "$results" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $rc -eq 0 ]]; then
+    echo "FAIL [$*]: exit code 0"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "$needle" "$tmp/err"; then
+    echo "FAIL [$*]: error does not mention '$needle':"; cat "$tmp/err"; failures=$((failures + 1)); return
+  fi
+  if [[ $lines -ne 1 ]]; then
+    echo "FAIL [$*]: expected a one-line error, got $lines lines:"; cat "$tmp/err"; failures=$((failures + 1)); return
+  fi
+  if [[ -n $(ls -A "$results") ]]; then
+    echo "FAIL [$*]: left files behind: $(ls -A "$results")"; failures=$((failures + 1)); return
+  fi
+  echo "ok   [$*] -> $(cat "$tmp/err")"
+}
+
+printf '{"config": {' >"$tmp/broken.json"
+mkdir -p "$tmp/a_directory"
+head -c 50 /dev/zero >"$tmp/short.txt"
+
+expect_error "optim.weight_decy" optim.weight_decy=0.1
+expect_error "optim.lr" optim.lr=fast
+expect_error "model.n_head" model.n_head=3
+expect_error "optim.weight_decay" optim.weight_decay=-0.1
+expect_error "optim.lr" optim.lr=0
+expect_error "optim.decay_mode" optim.decay_mode=l2
+expect_error "/nonexistent/corpus.txt" data.source=text data.path=/nonexistent/corpus.txt
+expect_error "$tmp/a_directory" data.source=text data.path="$tmp/a_directory"
+expect_error "$tmp/short.txt" data.source=text data.path="$tmp/short.txt"
+expect_error "$tmp/broken.json" --preset "$tmp/broken.json"
+expect_error "no_such_preset" --preset no_such_preset
+expect_error "huge" --scale huge
+expect_error "--threads" --threads 0
+
+# An existing run directory is never overwritten without --force, and stays as it was.
+mkdir -p "$tmp/existing" && echo keep >"$tmp/existing/summary.json"
+if "$wdlab" run --out "$tmp/existing" -q 2>"$tmp/err"; then
+  echo "FAIL: run into a non-empty --out succeeded"; failures=$((failures + 1))
+elif [[ $(cat "$tmp/existing/summary.json") != keep ]] || ! grep -q -- "--force" "$tmp/err"; then
+  echo "FAIL: existing results touched or no hint about --force"; failures=$((failures + 1))
+else
+  echo "ok   [non-empty --out] -> $(cat "$tmp/err")"
+fi
+
+echo "$failures failed"
+[[ $failures -eq 0 ]]

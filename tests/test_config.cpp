@@ -1,0 +1,192 @@
+// Config resolution: the schema check, overrides, presets and range validation. Every error must
+// name the key (or the file and JSON path) and say what is allowed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "run/config.h"
+
+namespace wdlab {
+namespace {
+using nlohmann::json;
+
+// Runs f, expects a wdlab::Error, returns its message.
+template <typename Fn>
+std::string error_of(Fn&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error was thrown";
+  return "";
+}
+
+json with(std::vector<std::string> overrides) {
+  return resolve_config(load_preset("gpt2"), "tiny", overrides);
+}
+
+TEST(Config, PresetAndScaleAndOverridesCompose) {
+  const json c = with({"optim.weight_decay=0.3", "model.n_layer=3"});
+  EXPECT_EQ(c["preset"], "gpt2");
+  EXPECT_EQ(c["scale"], "tiny");
+  EXPECT_EQ(c["optim"]["weight_decay"], 0.3);
+  EXPECT_EQ(c["model"]["n_layer"], 3);
+  EXPECT_EQ(c["model"]["d_model"], 64);  // from the tiny scale
+  const RunConfig r = parse_run_config(c);
+  EXPECT_EQ(r.model.n_layer, 3);
+  EXPECT_DOUBLE_EQ(r.optim.options.weight_decay, 0.3);
+  EXPECT_EQ(r.optim.schedule.total, r.train.steps);
+}
+
+TEST(Config, EnumOverridesParse) {
+  const RunConfig r = parse_run_config(
+      with({"optim.decay_mode=coupled", "optim.decay_scope=uniform", "optim.name=sgd",
+            "optim.decay_scaling=lr_squared", "optim.schedule=constant"}));
+  EXPECT_EQ(r.optim.options.decay_mode, DecayMode::coupled);
+  EXPECT_EQ(r.optim.decay_scope, DecayScope::uniform);
+  EXPECT_EQ(r.optim.options.kind, OptimizerKind::sgd);
+  EXPECT_EQ(r.optim.options.decay_scaling, DecayScaling::lr_squared);
+  EXPECT_EQ(r.optim.schedule.kind, ScheduleKind::constant);
+}
+
+TEST(Config, IntegerAcceptedForNumberButNotTheReverse) {
+  EXPECT_EQ(with({"optim.weight_decay=1"})["optim"]["weight_decay"], 1);
+  const std::string msg = error_of([] { with({"model.n_layer=2.5"}); });
+  EXPECT_NE(msg.find("model.n_layer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("integer"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownKeyNamesKeyAndAllowed) {
+  const std::string msg = error_of([] { with({"optim.weight_decy=0.1"}); });
+  EXPECT_NE(msg.find("optim.weight_decy"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("optim.weight_decay"), std::string::npos) << msg;  // the allowed list
+  EXPECT_NE(error_of([] { with({"nonsense=1"}); }).find("nonsense"), std::string::npos);
+  EXPECT_NE(error_of([] { with({"optim=1"}); }).find("section"), std::string::npos);
+  EXPECT_NE(error_of([] { with({"no_equals_sign"}); }).find("key=value"), std::string::npos);
+}
+
+TEST(Config, WrongTypeNamesKey) {
+  const std::string msg = error_of([] { with({"optim.lr=fast"}); });
+  EXPECT_NE(msg.find("optim.lr"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("number"), std::string::npos) << msg;
+}
+
+TEST(Config, BadEnumListsAllowedValues) {
+  const std::string msg = error_of([] { parse_run_config(with({"optim.decay_mode=l2"})); });
+  EXPECT_NE(msg.find("optim.decay_mode"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("none, coupled, decoupled"), std::string::npos) << msg;
+}
+
+TEST(Config, RangeErrorsNameTheKey) {
+  struct Case {
+    const char* override_;
+    const char* key;
+  };
+  for (const Case& c :
+       {Case{"model.n_head=5", "model.n_head"},
+        Case{"optim.weight_decay=-0.1", "optim.weight_decay"}, Case{"optim.lr=0", "optim.lr"},
+        Case{"optim.lr=-1e-3", "optim.lr"}, Case{"optim.beta2=1.0", "optim.beta2"},
+        Case{"train.steps=0", "train.steps"}, Case{"model.dropout=1.0", "model.dropout"},
+        Case{"data.source=text", "data.path"}, Case{"optim.min_lr=1", "optim.min_lr"}}) {
+    const std::string msg = error_of([&] { parse_run_config(with({c.override_})); });
+    EXPECT_NE(msg.find(c.key), std::string::npos) << c.override_ << " -> " << msg;
+  }
+}
+
+TEST(Config, DecayRulesParseAndReject) {
+  const RunConfig r = parse_run_config(with(
+      {R"(optim.decay_rules=[{"kind": "embedding", "decay": false}, {"name": "*.wpe.*", "decay": true}])"}));
+  ASSERT_EQ(r.optim.decay_rules.size(), 2u);
+  EXPECT_EQ(r.optim.decay_rules[0].kind, ParamKind::embedding);
+  EXPECT_FALSE(r.optim.decay_rules[0].decay);
+  EXPECT_EQ(r.optim.decay_rules[1].name_glob, "*.wpe.*");
+  const std::string msg = error_of([] {
+    parse_run_config(with({R"(optim.decay_rules=[{"kind": "weights", "decay": false}])"}));
+  });
+  EXPECT_NE(msg.find("optim.decay_rules[0].kind"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("norm_gain"), std::string::npos) << msg;
+  EXPECT_NE(error_of([] {
+              parse_run_config(with({R"(optim.decay_rules=[{"kind": "bias"}])"}));
+            }).find("decay"),
+            std::string::npos);
+}
+
+TEST(Config, StringOverrideKeepsText) {
+  EXPECT_EQ(with({"name=123"})["name"], "123");
+  EXPECT_EQ(with({"data.path=/tmp/some file.txt"})["data"]["path"], "/tmp/some file.txt");
+}
+
+class PresetFile : public ::testing::Test {
+ protected:
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "wdlab_test_presets";
+  void SetUp() override { std::filesystem::create_directories(dir); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+};
+
+TEST_F(PresetFile, MalformedJsonNamesFile) {
+  const std::string path = write("broken.json", "{\"config\": {");
+  const std::string msg = error_of([&] { load_preset(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("malformed JSON"), std::string::npos) << msg;
+}
+
+TEST_F(PresetFile, UnknownKeyNamesJsonPath) {
+  const std::string path =
+      write("bad.json", R"({"scales": {"tiny": {"optim": {"learning_rate": 0.1}}}})");
+  const std::string msg = error_of([&] { load_preset(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/scales/tiny/optim/learning_rate"), std::string::npos) << msg;
+}
+
+TEST_F(PresetFile, WrongTypeNamesJsonPath) {
+  const std::string path = write("bad.json", R"({"config": {"model": {"n_layer": "two"}}})");
+  const std::string msg = error_of([&] { load_preset(path); });
+  EXPECT_NE(msg.find("/config/model/n_layer"), std::string::npos) << msg;
+}
+
+TEST_F(PresetFile, MissingFileAndUnknownPresetAndScale) {
+  EXPECT_NE(error_of([&] { load_preset((dir / "nope.json").string()); }).find("does not exist"),
+            std::string::npos);
+  const std::string unknown = error_of([] { load_preset("no_such_family"); });
+  EXPECT_NE(unknown.find("gpt2"), std::string::npos) << unknown;  // lists what exists
+  const std::string scale = error_of([] { resolve_config(load_preset("gpt2"), "huge", {}); });
+  EXPECT_NE(scale.find("tiny"), std::string::npos) << scale;
+}
+
+TEST_F(PresetFile, PathPresetWorks) {
+  const std::string path =
+      write("mine.json", R"({"description": "x", "scales": {"tiny": {"model": {"n_layer": 1}}}})");
+  const json c = resolve_config(load_preset(path), "tiny", {});
+  EXPECT_EQ(c["model"]["n_layer"], 1);
+  EXPECT_EQ(c["preset"], "mine");
+}
+
+TEST(Config, ConfigIdIgnoresNameButNotSettings) {
+  const json a = with({"name=a"}), b = with({"name=b"}), c = with({"seed=2"});
+  EXPECT_EQ(config_id(a), config_id(b));
+  EXPECT_NE(config_id(a), config_id(c));
+  EXPECT_EQ(config_id(a).size(), 16u);
+}
+
+TEST(Config, EveryShippedPresetLoadsAtEveryScale) {
+  const auto names = list_presets();
+  ASSERT_FALSE(names.empty());
+  for (const std::string& name : names) {
+    const json preset = load_preset(name);
+    ASSERT_TRUE(preset.contains("scales")) << name;
+    for (auto it = preset["scales"].begin(); it != preset["scales"].end(); ++it) {
+      EXPECT_NO_THROW(parse_run_config(resolve_config(preset, it.key(), {})))
+          << name << "/" << it.key();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wdlab
