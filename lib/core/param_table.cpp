@@ -16,20 +16,25 @@ std::string_view to_string(ParamKind kind) {
       return "norm_gain";
     case ParamKind::norm_bias:
       return "norm_bias";
+    case ParamKind::router:
+      return "router";
+    case ParamKind::expert:
+      return "expert";
   }
   return "?";
 }
 
 std::optional<ParamKind> param_kind_from_string(std::string_view name) {
   for (ParamKind k : {ParamKind::matrix, ParamKind::embedding, ParamKind::bias,
-                      ParamKind::norm_gain, ParamKind::norm_bias}) {
+                      ParamKind::norm_gain, ParamKind::norm_bias, ParamKind::router,
+                      ParamKind::expert}) {
     if (to_string(k) == name) return k;
   }
   return std::nullopt;
 }
 
 std::string param_kind_names() {
-  return "matrix, embedding, bias, norm_gain, norm_bias";
+  return "matrix, embedding, bias, norm_gain, norm_bias, router, expert";
 }
 
 size_t ParamTable::add(std::string name, std::vector<int64_t> shape, ParamKind kind) {

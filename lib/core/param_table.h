@@ -26,6 +26,8 @@ enum class ParamKind {
   bias,       // additive bias of a linear map
   norm_gain,  // multiplicative gain of a LayerNorm / RMSNorm
   norm_bias,  // additive bias of a LayerNorm
+  router,     // mixture-of-experts router (gate) matrix, [experts, in]
+  expert,     // weight of one mixture-of-experts expert, [out, in]
 };
 
 std::string_view to_string(ParamKind kind);

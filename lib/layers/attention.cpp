@@ -8,100 +8,136 @@
 #include "core/gemm.h"
 
 namespace wdlab {
+namespace {
 
-// Layout reminder: qkv row (b,t) is [q (C) | k (C) | v (C)], and head h owns the HS channels
-// starting at h*HS inside each third. So for one (b,h) the head's Q, K and V are (T,HS) matrices
-// with row stride 3C, starting at qkv + b*T*3C + h*HS (+ C for K, + 2C for V), and the head's
-// slice of out / dout is a (T,HS) matrix with row stride C.
+void check_shape(const AttentionShape& s) {
+  WD_CHECK(s.NH > 0 && s.NKV > 0 && s.NH % s.NKV == 0,
+           "attention: n_kv_head = {} must divide n_head = {}", s.NKV, s.NH);
+  WD_CHECK(s.HS > 0 && s.window >= 0 && s.softcap >= 0.0, "attention: bad shape");
+}
+
+// First position row i attends to.
+int first_key(const AttentionShape& s, int i) {
+  return s.window > 0 ? std::max(0, i - s.window) : 0;
+}
+
+}  // namespace
+
+// Layout reminder: qkv row (b,t) is [q (NH*HS) | k (NKV*HS) | v (NKV*HS)]. For one (b,h) the
+// head's Q, K and V are (T,HS) matrices with row stride W = (NH+2NKV)*HS, and the head's slice of
+// out / dout is a (T,HS) matrix with row stride NH*HS.
 
 template <typename F>
-void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH) {
-  WD_CHECK(NH > 0 && C % NH == 0, "attention: C = {} is not divisible by NH = {}", C, NH);
-  const int HS = C / NH, C3 = 3 * C;
+void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
+  check_shape(s);
+  const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
+  const int group = s.NH / s.NKV;
   const F scale = static_cast<F>(1.0 / std::sqrt(static_cast<double>(HS)));
-  for (int b = 0; b < B; ++b) {
-    const F* q_b = qkv + static_cast<size_t>(b) * T * C3;
-    for (int h = 0; h < NH; ++h) {
-      const F* q = q_b + h * HS;
-      const F* k = q + C;
-      const F* v = q + 2 * C;
-      F* p = att + (static_cast<size_t>(b) * NH + h) * T * T;
+  for (int b = 0; b < s.B; ++b) {
+    const F* base = qkv + static_cast<size_t>(b) * T * W;
+    for (int h = 0; h < s.NH; ++h) {
+      const int kvh = h / group;
+      const F* q = base + h * HS;
+      const F* k = base + (s.NH + kvh) * HS;
+      const F* v = base + (s.NH + s.NKV + kvh) * HS;
+      F* p = att + (static_cast<size_t>(b) * s.NH + h) * T * T;
 
-      // Scores S (T,T) = scale * Q K^T. The upper triangle is computed too (one gemm is
-      // cheaper than T small ones) and then overwritten by the masked softmax below.
-      gemm(false, true, T, T, HS, scale, q, C3, k, C3, F(0), p, T);
+      // Scores S (T,T) = scale * Q K^T. The masked part is computed too (one gemm is cheaper
+      // than T small ones) and then overwritten by the masked softmax below.
+      gemm(false, true, T, T, HS, scale, q, W, k, W, F(0), p, T);
 
-      // Causal softmax of each row over j <= i, max-subtracted, sum in double.
+      // Softmax of each row over its visible keys, max-subtracted, sum in double.
       for (int i = 0; i < T; ++i) {
         F* row = p + static_cast<size_t>(i) * T;
-        F max = row[0];
-        for (int j = 1; j <= i; ++j) max = std::max(max, row[j]);
+        const int lo = first_key(s, i);
+        if (s.softcap > 0.0) {
+          for (int j = lo; j <= i; ++j)
+            row[j] = static_cast<F>(s.softcap * std::tanh(row[j] / s.softcap));
+        }
+        F max = row[lo];
+        for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
         double sum = 0.0;
-        for (int j = 0; j <= i; ++j) {
+        for (int j = lo; j <= i; ++j) {
           const double e = std::exp(static_cast<double>(row[j]) - max);
           row[j] = static_cast<F>(e);
           sum += e;
         }
         const double inv_sum = 1.0 / sum;
-        for (int j = 0; j <= i; ++j) row[j] = static_cast<F>(row[j] * inv_sum);
-        for (int j = i + 1; j < T; ++j) row[j] = F(0);
+        for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(row[j] * inv_sum);
+        std::fill(row, row + lo, F(0));
+        std::fill(row + i + 1, row + T, F(0));
       }
 
-      // out_h (T,HS) = P (T,T) @ V (T,HS); the zero upper triangle of P keeps it causal.
-      F* o = out + static_cast<size_t>(b) * T * C + h * HS;
-      gemm(false, false, T, HS, T, F(1), p, T, v, C3, F(0), o, C);
+      // out_h (T,HS) = P (T,T) @ V (T,HS); the zeros of P keep it causal (and windowed).
+      F* o = out + static_cast<size_t>(b) * T * OW + h * HS;
+      gemm(false, false, T, HS, T, F(1), p, T, v, W, F(0), o, OW);
     }
   }
 }
 
 template <typename F>
-void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att, int B,
-                        int T, int C, int NH) {
-  WD_CHECK(NH > 0 && C % NH == 0, "attention: C = {} is not divisible by NH = {}", C, NH);
-  const int HS = C / NH, C3 = 3 * C;
+void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att,
+                        const AttentionShape& s) {
+  check_shape(s);
+  const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
+  const int group = s.NH / s.NKV;
   const F scale = static_cast<F>(1.0 / std::sqrt(static_cast<double>(HS)));
-  for (int b = 0; b < B; ++b) {
-    const size_t qkv_off = static_cast<size_t>(b) * T * C3;
-    for (int h = 0; h < NH; ++h) {
-      const F* q = qkv + qkv_off + h * HS;
-      const F* k = q + C;
-      const F* v = q + 2 * C;
-      F* dq = dqkv + qkv_off + h * HS;
-      F* dk = dq + C;
-      F* dv = dq + 2 * C;
-      const F* p = att + (static_cast<size_t>(b) * NH + h) * T * T;
-      const F* dout_h = dout + static_cast<size_t>(b) * T * C + h * HS;
-      F* ds = scratch;  // (T,T): first dP, then, in place, dS
+  for (int b = 0; b < s.B; ++b) {
+    const size_t off = static_cast<size_t>(b) * T * W;
+    for (int h = 0; h < s.NH; ++h) {
+      const int kvh = h / group;
+      const F* q = qkv + off + h * HS;
+      const F* k = qkv + off + (s.NH + kvh) * HS;
+      const F* v = qkv + off + (s.NH + s.NKV + kvh) * HS;
+      F* dq = dqkv + off + h * HS;
+      F* dk = dqkv + off + (s.NH + kvh) * HS;
+      F* dv = dqkv + off + (s.NH + s.NKV + kvh) * HS;
+      const F* p = att + (static_cast<size_t>(b) * s.NH + h) * T * T;
+      const F* dout_h = dout + static_cast<size_t>(b) * T * OW + h * HS;
+      F* ds = scratch;                                // (T,T): dP, then in place dS
+      F* raw = scratch + static_cast<size_t>(T) * T;  // (T,T): uncapped scores (soft-cap only)
 
-      // dV (T,HS) += P^T (T,T) @ dout_h (T,HS)
-      gemm(true, false, T, HS, T, F(1), p, T, dout_h, C, F(1), dv, C3);
+      // dV (T,HS) += P^T (T,T) @ dout_h (T,HS); heads sharing a KV head all add into it.
+      gemm(true, false, T, HS, T, F(1), p, T, dout_h, OW, F(1), dv, W);
       // dP (T,T) = dout_h (T,HS) @ V^T (HS,T)
-      gemm(false, true, T, T, HS, F(1), dout_h, C, v, C3, F(0), ds, T);
+      gemm(false, true, T, T, HS, F(1), dout_h, OW, v, W, F(0), ds, T);
+      // The soft-cap's derivative needs the raw scores, which forward did not keep.
+      if (s.softcap > 0.0) gemm(false, true, T, T, HS, scale, q, W, k, W, F(0), raw, T);
 
-      // Softmax backward, row by row: dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik) for j <= i; the
-      // masked entries (j > i) have P = 0 and so dS = 0.
+      // Softmax backward, row by row: dC_ij = P_ij (dP_ij - sum_k P_ik dP_ik) over the visible
+      // keys (masked entries have P = 0 and get 0). With the soft-cap C = cap tanh(S / cap),
+      // dS = dC (1 - tanh^2(S / cap)).
       for (int i = 0; i < T; ++i) {
         const F* p_row = p + static_cast<size_t>(i) * T;
         F* row = ds + static_cast<size_t>(i) * T;
+        const int lo = first_key(s, i);
         double dot = 0.0;
-        for (int j = 0; j <= i; ++j) dot += static_cast<double>(p_row[j]) * row[j];
-        for (int j = 0; j <= i; ++j) row[j] = static_cast<F>(p_row[j] * (row[j] - dot));
-        for (int j = i + 1; j < T; ++j) row[j] = F(0);
+        for (int j = lo; j <= i; ++j) dot += static_cast<double>(p_row[j]) * row[j];
+        for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(p_row[j] * (row[j] - dot));
+        if (s.softcap > 0.0) {
+          const F* raw_row = raw + static_cast<size_t>(i) * T;
+          for (int j = lo; j <= i; ++j) {
+            const double t = std::tanh(raw_row[j] / s.softcap);
+            row[j] = static_cast<F>(row[j] * (1.0 - t * t));
+          }
+        }
+        std::fill(row, row + lo, F(0));
+        std::fill(row + i + 1, row + T, F(0));
       }
 
       // S = scale * Q K^T, so dQ (T,HS) += scale * dS (T,T) @ K (T,HS) and
       // dK (T,HS) += scale * dS^T (T,T) @ Q (T,HS).
-      gemm(false, false, T, HS, T, scale, ds, T, k, C3, F(1), dq, C3);
-      gemm(true, false, T, HS, T, scale, ds, T, q, C3, F(1), dk, C3);
+      gemm(false, false, T, HS, T, scale, ds, T, k, W, F(1), dq, W);
+      gemm(true, false, T, HS, T, scale, ds, T, q, W, F(1), dk, W);
     }
   }
 }
 
-template void attention_forward<float>(float*, float*, const float*, int, int, int, int);
-template void attention_forward<double>(double*, double*, const double*, int, int, int, int);
+template void attention_forward<float>(float*, float*, const float*, const AttentionShape&);
+template void attention_forward<double>(double*, double*, const double*, const AttentionShape&);
 template void attention_backward<float>(float*, float*, const float*, const float*, const float*,
-                                        int, int, int, int);
+                                        const AttentionShape&);
 template void attention_backward<double>(double*, double*, const double*, const double*,
-                                         const double*, int, int, int, int);
+                                         const double*, const AttentionShape&);
 
 }  // namespace wdlab

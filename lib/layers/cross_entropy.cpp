@@ -9,8 +9,9 @@
 namespace wdlab {
 
 template <typename F>
-double cross_entropy_forward(F* probs, const F* logits, const int* targets, int N, int V) {
-  double total = 0.0;
+CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const int* targets, int N,
+                                       int V, double z_coef) {
+  double total = 0.0, z_total = 0.0;
   for (int n = 0; n < N; ++n) {
     const int target = targets[n];
     WD_CHECK(target >= 0 && target < V, "cross_entropy: target {} at row {} is outside [0, {})",
@@ -30,23 +31,35 @@ double cross_entropy_forward(F* probs, const F* logits, const int* targets, int 
     for (int v = 0; v < V; ++v) p[v] = static_cast<F>(p[v] * inv_sum);
     // -log softmax(x)[target] = logsumexp(x) - x[target], in double: finite even where the
     // target's probability underflows.
-    total += static_cast<double>(max) + std::log(sum) - target_logit;
+    const double log_z = static_cast<double>(max) + std::log(sum);
+    lse[n] = static_cast<F>(log_z);
+    total += log_z - target_logit;
+    z_total += log_z * log_z;
   }
-  return N > 0 ? total / N : 0.0;
+  CrossEntropyLoss loss;
+  if (N > 0) loss.ce = total / N, loss.z_loss = z_coef * z_total / N;
+  return loss;
 }
 
 template <typename F>
-void cross_entropy_backward(F* dlogits, const F* probs, const int* targets, int N, int V, F scale) {
+void cross_entropy_backward(F* dlogits, const F* probs, const F* lse, const int* targets, int N,
+                            int V, double z_coef, F scale) {
   for (int n = 0; n < N; ++n) {
     const F* p = probs + static_cast<size_t>(n) * V;
     F* d = dlogits + static_cast<size_t>(n) * V;
-    for (int v = 0; v < V; ++v) d[v] += scale * (p[v] - (v == targets[n] ? F(1) : F(0)));
+    // d(z_coef log^2 Z)/dlogit_v = 2 z_coef log Z p_v: the z-loss scales every probability.
+    const F pscale = static_cast<F>(1.0 + 2.0 * z_coef * lse[n]);
+    for (int v = 0; v < V; ++v) d[v] += scale * (pscale * p[v] - (v == targets[n] ? F(1) : F(0)));
   }
 }
 
-template double cross_entropy_forward<float>(float*, const float*, const int*, int, int);
-template double cross_entropy_forward<double>(double*, const double*, const int*, int, int);
-template void cross_entropy_backward<float>(float*, const float*, const int*, int, int, float);
-template void cross_entropy_backward<double>(double*, const double*, const int*, int, int, double);
+template CrossEntropyLoss cross_entropy_forward<float>(float*, float*, const float*, const int*,
+                                                       int, int, double);
+template CrossEntropyLoss cross_entropy_forward<double>(double*, double*, const double*, const int*,
+                                                        int, int, double);
+template void cross_entropy_backward<float>(float*, const float*, const float*, const int*, int,
+                                            int, double, float);
+template void cross_entropy_backward<double>(double*, const double*, const double*, const int*, int,
+                                             int, double, double);
 
 }  // namespace wdlab
