@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   wdlab::cli::register_run(app);
   wdlab::cli::register_presets(app);
   wdlab::cli::register_config(app);
+  wdlab::cli::register_inspect(app);
   app.parse_complete_callback([&] {
     spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
     spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);

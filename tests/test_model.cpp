@@ -1,5 +1,6 @@
-// The whole GPT-2-style model: its parameter table (names, shapes, kinds), its initialisation,
-// and a finite-difference check of the full backward pass in double precision.
+// The whole model: its parameter table (names, shapes, kinds), its initialisation, and a
+// finite-difference check of the full backward pass in double precision, for GPT-2 and for every
+// shipped family preset (at its parity scale).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,13 +9,14 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "gradcheck.h"
-#include "model/gpt.h"
+#include "model/transformer.h"
+#include "run/config.h"
 
 namespace wdlab {
 namespace {
 
-GptConfig tiny_config() {
-  GptConfig c;
+ModelConfig tiny_config() {
+  ModelConfig c;
   c.vocab_size = 11;
   c.block_size = 6;
   c.n_layer = 2;
@@ -29,9 +31,9 @@ void random_tokens(std::vector<int>& tokens, std::vector<int>& targets, int V, u
   for (auto& t : targets) t = static_cast<int>(rng.below(V));
 }
 
-TEST(GptModel, ParameterTableFollowsPyTorchNamesAndKinds) {
-  const GptConfig c = tiny_config();
-  Gpt<float> model(c, 2);
+TEST(Model, ParameterTableFollowsPyTorchNamesAndKinds) {
+  const ModelConfig c = tiny_config();
+  Transformer<float> model(c, 2);
   const ParamTable& t = model.table();
   const int64_t C = c.d_model, V = c.vocab_size, L = c.n_layer;
   // wte + wpe + per block (2 LayerNorms, c_attn, c_proj, c_fc, c_proj) + ln_f
@@ -57,10 +59,10 @@ TEST(GptModel, ParameterTableFollowsPyTorchNamesAndKinds) {
   }
 }
 
-TEST(GptModel, Gpt2Initialisation) {
-  GptConfig c = tiny_config();
+TEST(Model, Gpt2Initialisation) {
+  ModelConfig c = tiny_config();
   c.d_model = 64, c.n_head = 4, c.n_layer = 4;
-  Gpt<float> model(c, 1);
+  Transformer<float> model(c, 1);
   model.init_weights(3);
   auto stats = [&](const char* name) {
     const ParamInfo& p = model.table()[*model.table().find(name)];
@@ -77,25 +79,26 @@ TEST(GptModel, Gpt2Initialisation) {
   EXPECT_EQ(stats("transformer.h.1.ln_1.weight"), (std::pair{1.0, 0.0}));
   EXPECT_EQ(stats("transformer.h.1.attn.c_attn.bias"), (std::pair{0.0, 0.0}));
   // Same seed, same weights; another seed, other weights.
-  Gpt<float> again(c, 1), other(c, 1);
+  Transformer<float> again(c, 1), other(c, 1);
   again.init_weights(3), other.init_weights(4);
   EXPECT_EQ(model.params(), again.params());
   EXPECT_NE(model.params(), other.params());
 }
 
-TEST(GptModel, InitialLossIsNearUniform) {
-  GptConfig c = tiny_config();
+TEST(Model, InitialLossIsNearUniform) {
+  ModelConfig c = tiny_config();
   c.vocab_size = 64;
-  Gpt<float> model(c, 4);
+  Transformer<float> model(c, 4);
   model.init_weights(1);
   std::vector<int> tokens(4 * 6), targets(4 * 6);
   random_tokens(tokens, targets, c.vocab_size, 2);
-  EXPECT_NEAR(model.forward(tokens.data(), targets.data(), 4, 6, nullptr), std::log(64.0), 0.05);
+  EXPECT_NEAR(model.forward(tokens.data(), targets.data(), 4, 6, nullptr).ce, std::log(64.0), 0.05);
 }
 
 // Checks every parameter's gradient of the mean cross-entropy against central differences.
-void check_whole_model(const GptConfig& c, int B, int T, bool dropout) {
-  Gpt<double> model(c, B);
+// max_entries > 0 checks that many evenly strided entries of each tensor (big MoE presets).
+void check_whole_model(const ModelConfig& c, int B, int T, bool dropout, size_t max_entries = 0) {
+  Transformer<double> model(c, B);
   model.init_weights(11);
   // Larger-than-GPT-2 weights so that every path (attention pattern, GELU curvature, LayerNorm
   // gains) carries a gradient well above finite-difference noise.
@@ -107,7 +110,7 @@ void check_whole_model(const GptConfig& c, int B, int T, bool dropout) {
   // forward use the same masks, so the loss is a smooth function of the weights.
   auto loss = [&] {
     Rng drop(77);
-    return model.forward(tokens.data(), targets.data(), B, T, dropout ? &drop : nullptr);
+    return model.forward(tokens.data(), targets.data(), B, T, dropout ? &drop : nullptr).total();
   };
   loss();
   model.zero_grad();
@@ -118,26 +121,59 @@ void check_whole_model(const GptConfig& c, int B, int T, bool dropout) {
     tensors.push_back(
         {p.name, model.params().data() + p.offset, analytic.data() + p.offset, p.numel});
   }
-  const test::GradCheckResult r = test::check_gradients<double>(loss, tensors);
+  test::GradCheckOptions options;
+  options.max_entries = max_entries;
+  const test::GradCheckResult r = test::check_gradients<double>(loss, tensors, options);
   // In double, central differences with h = 1e-5 agree with a correct backward to ~1e-8; a wrong
   // term anywhere gives errors of order 1e-2 or more (see test_layers' broken-backward test).
   EXPECT_LT(r.max_rel_error, 1e-5) << r.worst;
-  EXPECT_EQ(r.checked, model.table().total());
+  if (max_entries == 0) {
+    EXPECT_EQ(r.checked, model.table().total());
+  }
 }
 
-TEST(GptModel, WholeModelGradientMatchesFiniteDifferences) {
+TEST(Model, WholeModelGradientMatchesFiniteDifferences) {
   check_whole_model(tiny_config(), 2, 5, false);
 }
 
-TEST(GptModel, WholeModelGradientWithDropout) {
-  GptConfig c = tiny_config();
+TEST(Model, WholeModelGradientWithDropout) {
+  ModelConfig c = tiny_config();
   c.dropout = 0.2;
   check_whole_model(c, 2, 4, true);
 }
 
-TEST(GptModel, BackwardAccumulatesUntilZeroGrad) {
-  const GptConfig c = tiny_config();
-  Gpt<double> model(c, 2);
+// The model config of a shipped preset at its parity scale (a few thousand parameters).
+ModelConfig preset_model(const std::string& name) {
+  RunConfig r = parse_run_config(resolve_config(load_preset(name), "parity", {}));
+  r.model.vocab_size = r.data.synthetic.vocab_size;
+  return r.model;
+}
+
+class FamilyGradient : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FamilyGradient, WholeModelGradientMatchesFiniteDifferences) {
+  ModelConfig c = preset_model(GetParam());
+  c.block_size = 6;  // short windows keep the check fast; 6 > every parity window
+  if (c.window >= c.block_size) c.window = 3;
+  check_whole_model(c, 2, 6, false, 48);
+}
+
+TEST_P(FamilyGradient, WithDropout) {
+  ModelConfig c = preset_model(GetParam());
+  c.block_size = 5;
+  if (c.window >= c.block_size) c.window = 2;
+  c.dropout = 0.1;
+  check_whole_model(c, 1, 5, true, 24);
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, FamilyGradient,
+                         ::testing::Values("gpt2", "gpt3", "llama", "palm", "grok1", "mistral",
+                                           "mixtral"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Model, BackwardAccumulatesUntilZeroGrad) {
+  const ModelConfig c = tiny_config();
+  Transformer<double> model(c, 2);
   model.init_weights(1);
   std::vector<int> tokens(2 * 6), targets(2 * 6);
   random_tokens(tokens, targets, c.vocab_size, 3);
@@ -149,15 +185,15 @@ TEST(GptModel, BackwardAccumulatesUntilZeroGrad) {
   for (size_t i = 0; i < once.size(); ++i) ASSERT_NEAR(model.grads()[i], 2 * once[i], 1e-12);
 }
 
-TEST(GptModel, FloatAgreesWithDouble) {
-  const GptConfig c = tiny_config();
-  Gpt<float> f(c, 2);
-  Gpt<double> d(c, 2);
+TEST(Model, FloatAgreesWithDouble) {
+  const ModelConfig c = tiny_config();
+  Transformer<float> f(c, 2);
+  Transformer<double> d(c, 2);
   f.init_weights(4), d.init_weights(4);
   std::vector<int> tokens(2 * 6), targets(2 * 6);
   random_tokens(tokens, targets, c.vocab_size, 5);
-  const double lf = f.forward(tokens.data(), targets.data(), 2, 6, nullptr);
-  const double ld = d.forward(tokens.data(), targets.data(), 2, 6, nullptr);
+  const double lf = f.forward(tokens.data(), targets.data(), 2, 6, nullptr).ce;
+  const double ld = d.forward(tokens.data(), targets.data(), 2, 6, nullptr).ce;
   EXPECT_NEAR(lf, ld, 1e-5);
   f.zero_grad(), d.zero_grad();
   f.backward(), d.backward();
@@ -169,25 +205,25 @@ TEST(GptModel, FloatAgreesWithDouble) {
   EXPECT_LT(max_diff, 1e-4 * max_grad);
 }
 
-TEST(GptModel, ShorterWindowsAndSmallerBatchesReuseTheBuffers) {
+TEST(Model, ShorterWindowsAndSmallerBatchesReuseTheBuffers) {
   // A batch smaller than max_batch and a window shorter than block_size must give the same loss
   // as a model sized exactly for them.
-  const GptConfig c = tiny_config();
-  Gpt<double> big(c, 4);
-  GptConfig exact_cfg = c;
-  Gpt<double> exact(exact_cfg, 1);
+  const ModelConfig c = tiny_config();
+  Transformer<double> big(c, 4);
+  ModelConfig exact_cfg = c;
+  Transformer<double> exact(exact_cfg, 1);
   big.init_weights(8), exact.init_weights(8);
   std::vector<int> tokens(3), targets(3);
   random_tokens(tokens, targets, c.vocab_size, 1);
-  EXPECT_DOUBLE_EQ(big.forward(tokens.data(), targets.data(), 1, 3, nullptr),
-                   exact.forward(tokens.data(), targets.data(), 1, 3, nullptr));
+  EXPECT_DOUBLE_EQ(big.forward(tokens.data(), targets.data(), 1, 3, nullptr).ce,
+                   exact.forward(tokens.data(), targets.data(), 1, 3, nullptr).ce);
 }
 
-TEST(GptModel, RejectsBadShapes) {
-  GptConfig c = tiny_config();
+TEST(Model, RejectsBadShapes) {
+  ModelConfig c = tiny_config();
   c.n_head = 3;
-  EXPECT_THROW(Gpt<float>(c, 1), Error);
-  Gpt<float> model(tiny_config(), 2);
+  EXPECT_THROW(Transformer<float>(c, 1), Error);
+  Transformer<float> model(tiny_config(), 2);
   std::vector<int> tokens(3 * 7, 0);
   EXPECT_THROW(model.forward(tokens.data(), tokens.data(), 3, 6, nullptr), Error);  // B > max
   EXPECT_THROW(model.forward(tokens.data(), tokens.data(), 1, 7, nullptr), Error);  // T > block

@@ -27,10 +27,37 @@ const json& default_config() {
       "block_size": 64,
       "n_layer": 2,
       "n_head": 4,
+      "n_kv_head": 0,
       "d_model": 64,
+      "head_dim": 0,
+      "ffn_rule": "ratio",
+      "ffn_ratio": 4.0,
+      "ffn_multiple_of": 1,
+      "activation": "gelu",
+      "norm": "layernorm",
+      "norm_bias": true,
+      "norm_eps": 1e-5,
+      "norm_placement": "pre",
+      "block": "sequential",
+      "positions": "learned",
+      "rope_theta": 10000.0,
+      "bias": true,
+      "tie_embeddings": true,
+      "attention": "dense",
+      "window": 0,
+      "attn_softcap": 0.0,
+      "embedding_scale": "none",
+      "logit_scale": "none",
+      "z_loss": 0.0,
+      "moe": {
+        "n_expert": 0,
+        "top_k": 2,
+        "router": "softmax_topk",
+        "aux_loss_coef": 0.0
+      },
       "dropout": 0.0,
       "init_std": 0.02,
-      "norm_eps": 1e-5
+      "embedding_init_std": 0.0
     },
     "data": {
       "source": "synthetic",
@@ -330,18 +357,61 @@ RunConfig parse_run_config(const json& c) {
   r.seed = c["seed"].get<uint64_t>();
 
   const json& m = c["model"];
-  WD_CHECK(m["family"] == "gpt2", "model.family: '{}' is not one of gpt2",
-           m["family"].get<std::string>());
-  r.model.block_size = m["block_size"].get<int>();
-  r.model.n_layer = m["n_layer"].get<int>();
-  r.model.n_head = m["n_head"].get<int>();
-  r.model.d_model = m["d_model"].get<int>();
-  r.model.dropout = m["dropout"].get<double>();
-  r.model.init_std = m["init_std"].get<double>();
-  r.model.norm_eps = m["norm_eps"].get<double>();
-  r.model.vocab_size = 2;  // placeholder for validation; set from the data by the trainer
-  validate(r.model);
-  r.model.vocab_size = 0;
+  ModelConfig& mc = r.model;
+  mc.family = m["family"].get<std::string>();
+  mc.block_size = m["block_size"].get<int>();
+  mc.n_layer = m["n_layer"].get<int>();
+  mc.n_head = m["n_head"].get<int>();
+  mc.n_kv_head = m["n_kv_head"].get<int>();
+  mc.d_model = m["d_model"].get<int>();
+  mc.head_dim = m["head_dim"].get<int>();
+  mc.ffn_rule = parse_enum<FfnRule>(c, "model/ffn_rule",
+                                    {{"ratio", FfnRule::ratio}, {"two_thirds", FfnRule::two_thirds}});
+  mc.ffn_ratio = m["ffn_ratio"].get<double>();
+  mc.ffn_multiple_of = m["ffn_multiple_of"].get<int>();
+  mc.activation = parse_enum<Activation>(c, "model/activation",
+                                         {{"gelu", Activation::gelu},
+                                          {"swiglu", Activation::swiglu},
+                                          {"geglu", Activation::geglu}});
+  mc.norm = parse_enum<NormKind>(c, "model/norm",
+                                 {{"layernorm", NormKind::layernorm}, {"rmsnorm", NormKind::rmsnorm}});
+  mc.norm_bias = m["norm_bias"].get<bool>();
+  mc.norm_eps = m["norm_eps"].get<double>();
+  mc.norm_placement = parse_enum<NormPlacement>(
+      c, "model/norm_placement", {{"pre", NormPlacement::pre}, {"sandwich", NormPlacement::sandwich}});
+  mc.block = parse_enum<BlockKind>(c, "model/block",
+                                   {{"sequential", BlockKind::sequential}, {"parallel", BlockKind::parallel}});
+  mc.positions = parse_enum<PositionKind>(c, "model/positions",
+                                          {{"learned", PositionKind::learned}, {"rope", PositionKind::rope}});
+  mc.rope_theta = m["rope_theta"].get<double>();
+  mc.bias = m["bias"].get<bool>();
+  mc.tie_embeddings = m["tie_embeddings"].get<bool>();
+  mc.attention = parse_enum<AttentionPattern>(c, "model/attention",
+                                              {{"dense", AttentionPattern::dense},
+                                               {"sliding", AttentionPattern::sliding},
+                                               {"alternating", AttentionPattern::alternating}});
+  mc.window = m["window"].get<int>();
+  mc.attn_softcap = m["attn_softcap"].get<double>();
+  mc.embedding_scale = parse_enum<EmbeddingScale>(
+      c, "model/embedding_scale",
+      {{"none", EmbeddingScale::none}, {"sqrt_d_model", EmbeddingScale::sqrt_d_model}});
+  mc.logit_scale = parse_enum<LogitScale>(c, "model/logit_scale",
+                                          {{"none", LogitScale::none},
+                                           {"inv_sqrt_d_model", LogitScale::inv_sqrt_d_model},
+                                           {"inv_sqrt_3", LogitScale::inv_sqrt_3}});
+  mc.z_loss = m["z_loss"].get<double>();
+  mc.moe.n_expert = m["moe"]["n_expert"].get<int>();
+  mc.moe.top_k = m["moe"]["top_k"].get<int>();
+  mc.moe.router = parse_enum<RouterKind>(c, "model/moe/router",
+                                         {{"softmax_topk", RouterKind::softmax_topk},
+                                          {"topk_softmax", RouterKind::topk_softmax}});
+  mc.moe.aux_loss_coef = m["moe"]["aux_loss_coef"].get<double>();
+  mc.dropout = m["dropout"].get<double>();
+  mc.init_std = m["init_std"].get<double>();
+  mc.embedding_init_std = m["embedding_init_std"].get<double>();
+  mc.vocab_size = 2;  // placeholder for validation; set from the data by the trainer
+  validate(mc);
+  mc.vocab_size = 0;
 
   const json& d = c["data"];
   r.data.source = d["source"].get<std::string>();

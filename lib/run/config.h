@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/synthetic_language.h"
-#include "model/gpt.h"
+#include "model/model_config.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer.h"
 #include "optim/param_groups.h"
@@ -55,7 +55,7 @@ struct RunConfig {
   std::string scale;
   std::string name;
   uint64_t seed = 0;
-  GptConfig model;  // vocab_size is 0 until the data is known
+  ModelConfig model;  // vocab_size is 0 until the data is known
   DataConfig data;
   TrainConfig train;
   OptimConfig optim;

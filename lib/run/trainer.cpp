@@ -49,7 +49,7 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
                                    config_.data.train_tokens, config_.data.val_tokens, T);
   }
   config_.model.vocab_size = data_.vocab_size;
-  model_ = std::make_unique<Gpt<float>>(config_.model, config_.train.batch_size);
+  model_ = std::make_unique<Transformer<float>>(config_.model, config_.train.batch_size);
   model_->init_weights(config_.seed);
   DecayPlan plan =
       build_decay_plan(model_->table(), config_.optim.decay_scope, config_.optim.decay_rules);
@@ -63,7 +63,7 @@ double Trainer::evaluate() {
   double sum = 0.0;
   for (int i = 0; i < batches; ++i) {
     data_.val_batch(i, B, T, tokens.data(), targets.data());
-    sum += model_->forward(tokens.data(), targets.data(), B, T, nullptr);
+    sum += model_->forward(tokens.data(), targets.data(), B, T, nullptr).ce;
   }
   return sum / batches;
 }
@@ -97,7 +97,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   const RunConfig& c = config_;
   const int B = c.train.batch_size, T = c.model.block_size, steps = c.train.steps;
   const size_t tokens_per_step = static_cast<size_t>(B) * T;
-  Gpt<float>& model = *model_;
+  Transformer<float>& model = *model_;
   const ParamTable& table = model.table();
   const DecayPlan& plan = optimizer_->plan();
 
@@ -109,9 +109,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   write_file_atomic(run_dir / "param_groups.json", param_groups_json().dump(2) + "\n");
 
   spdlog::info("data: {}", data_.description);
-  spdlog::info("model: {} layers, d_model {}, {} heads, vocab {}, context {}: {} parameters",
-               c.model.n_layer, c.model.d_model, c.model.n_head, data_.vocab_size, T,
-               human_count(table.total()));
+  spdlog::info("model: {}; {} parameters", describe(c.model), human_count(table.total()));
   spdlog::info("optimizer: {} lr {} decay_mode {} decay_scaling {} weight_decay {} scope {}",
                to_string(c.optim.options.kind), c.optim.schedule.peak,
                to_string(c.optim.options.decay_mode), to_string(c.optim.options.decay_scaling),
@@ -160,15 +158,17 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     }
     const double lr = c.optim.schedule.at(step - 1);
     sampler.next(tokens.data(), targets.data());
-    train_loss = model.forward(tokens.data(), targets.data(), B, T,
-                               c.model.dropout > 0 ? &dropout_rng : nullptr);
+    const ModelLoss loss = model.forward(tokens.data(), targets.data(), B, T,
+                                         c.model.dropout > 0 ? &dropout_rng : nullptr);
+    train_loss = loss.ce;
+    const double objective = loss.total();
     model.zero_grad();
     model.backward();
     const double grad_norm =
         clip_grad_norm(model.grads().data(), model.grads().size(), c.optim.grad_clip);
-    if (step == 1) first_loss = train_loss;
-    if (!std::isfinite(train_loss) || !std::isfinite(grad_norm) ||
-        train_loss > kDivergedLossFactor * first_loss) {
+    if (step == 1) first_loss = objective;
+    if (!std::isfinite(objective) || !std::isfinite(grad_norm) ||
+        objective > kDivergedLossFactor * first_loss) {
       status = "diverged";
       diverged_step = step;
       spdlog::warn("step {}: diverged (loss {}, grad norm {}); stopping", step, train_loss,
@@ -200,6 +200,8 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"norm_decay", group_norm(true)},
                   {"norm_no_decay", group_norm(false)},
                   {"tokens_per_s", tok_s}};
+      if (c.model.z_loss > 0) row["z_loss"] = loss.z_loss;
+      if (c.model.is_moe()) row["aux_loss"] = loss.aux;
       metrics.append(row);
       const double elapsed = seconds_since(t_start);
       spdlog::info("step {:>5}/{} | loss {:.4f} | lr {:.2e} | {} tok/s | ETA {}", step, steps,

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
-#include "model/gpt.h"
+#include "model/transformer.h"
 #include "optim/optimizer.h"
 #include "run/config.h"
 
@@ -31,7 +31,7 @@ class Trainer {
 
   const RunConfig& config() const { return config_; }
   const TokenDataset& data() const { return data_; }
-  Gpt<float>& model() { return *model_; }
+  Transformer<float>& model() { return *model_; }
   const DecayPlan& plan() const { return optimizer_->plan(); }
 
   // Mean validation loss over the configured number of validation batches.
@@ -43,7 +43,7 @@ class Trainer {
   RunConfig config_;
   int threads_;
   TokenDataset data_;
-  std::unique_ptr<Gpt<float>> model_;
+  std::unique_ptr<Transformer<float>> model_;
   std::unique_ptr<Optimizer> optimizer_;
 };
 
