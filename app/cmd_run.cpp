@@ -26,6 +26,8 @@ struct RunArgs {
   std::string results = "results";
   int threads = 1;
   bool force = false;
+  bool save = false;
+  std::string init_from;
 };
 
 void run(const RunArgs& args) {
@@ -38,6 +40,8 @@ void run(const RunArgs& args) {
   // Everything that can reject the input (data files included) happens before the run
   // directory exists, so bad input leaves nothing behind.
   Trainer trainer(std::move(config), args.threads);
+  if (!args.init_from.empty()) trainer.load_initial_weights(args.init_from);
+  trainer.save_final_weights(args.save);
   namespace fs = std::filesystem;
   fs::path dir;
   if (!args.out.empty()) {
@@ -76,6 +80,10 @@ void register_run(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads for matrix products")->capture_default_str();
   cmd->add_flag("--force", args->force, "Replace the contents of an existing --out directory");
+  cmd->add_flag("--save", args->save,
+                "Write the final weights to <run dir>/model.safetensors (fp32, PyTorch names)");
+  cmd->add_option("--init-from", args->init_from,
+                  "Start from the weights in a safetensors file instead of the seed's init");
   cmd->callback([args] { run(*args); });
 }
 

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
+#include "io/safetensors.h"
 #include "io/metrics_log.h"
 #include "optim/grad_clip.h"
 
@@ -54,6 +55,11 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
   DecayPlan plan =
       build_decay_plan(model_->table(), config_.optim.decay_scope, config_.optim.decay_rules);
   optimizer_ = std::make_unique<Optimizer>(model_->table(), std::move(plan), config_.optim.options);
+}
+
+void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
+  load_safetensors(checkpoint, model_->table(), model_->params().data());
+  init_from_ = checkpoint.string();
 }
 
 double Trainer::evaluate() {
@@ -239,6 +245,12 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     summary["final_val_minus_floor"] = val_loss - *data_.window_floor;
   }
   if (diverged_step >= 0) summary["diverged_step"] = diverged_step;
+  if (save_final_) {
+    save_safetensors(run_dir / "model.safetensors", table, model.params().data(),
+                     {{"config", c.json.dump()},
+                      {"step", std::to_string(steps_done)},
+                      {"wdlab_version", WDLAB_VERSION}});
+  }
   write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
   spdlog::info("{}: {} steps in {}, final val loss {:.4f} (best {:.4f} at step {})", status,
                steps_done, human_time(wall), val_loss, best_val, best_step);

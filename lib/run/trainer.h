@@ -27,6 +27,13 @@ class Trainer {
  public:
   explicit Trainer(RunConfig config, int threads = 1);
 
+  // Replaces the initial weights with a checkpoint's (safetensors, the table's names and shapes).
+  // Call before run(); errors name the file and tensor.
+  void load_initial_weights(const std::filesystem::path& checkpoint);
+  // Also write the final weights to <run_dir>/model.safetensors, with the resolved config, the
+  // step and wdlab's version in its metadata.
+  void save_final_weights(bool save) { save_final_ = save; }
+
   nlohmann::json run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop = nullptr);
 
   const RunConfig& config() const { return config_; }
@@ -42,6 +49,8 @@ class Trainer {
  private:
   RunConfig config_;
   int threads_;
+  bool save_final_ = false;
+  std::string init_from_;
   TokenDataset data_;
   std::unique_ptr<Transformer<float>> model_;
   std::unique_ptr<Optimizer> optimizer_;

@@ -1,0 +1,252 @@
+#include "io/safetensors.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+
+namespace wdlab {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "safetensors data is little-endian; this reader copies bytes as they are");
+static_assert(sizeof(float) == 4);
+
+constexpr std::string_view kMetadataKey = "__metadata__";
+
+// Bytes per element of every dtype the format defines; 0 for an unknown name.
+uint64_t dtype_size(std::string_view dtype) {
+  static constexpr std::pair<std::string_view, uint64_t> kSizes[] = {
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1},
+      {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},
+      {"U32", 4},  {"F32", 4}, {"I64", 8}, {"U64", 8},     {"F64", 8}};
+  for (const auto& [name, size] : kSizes) {
+    if (name == dtype) return size;
+  }
+  return 0;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// One tensor entry of the header, checked on its own (offsets are checked together later).
+SafetensorsTensor parse_tensor(const std::string& file, const std::string& name,
+                               const nlohmann::json& entry) {
+  WD_CHECK(entry.is_object(), "{}: header entry '{}' is not an object", file, name);
+  SafetensorsTensor t;
+  t.name = name;
+  const auto dtype = entry.find("dtype");
+  WD_CHECK(dtype != entry.end() && dtype->is_string(),
+           "{}: tensor '{}': missing or non-string \"dtype\"", file, name);
+  t.dtype = dtype->get<std::string>();
+  const uint64_t elem = dtype_size(t.dtype);
+  WD_CHECK(elem > 0, "{}: tensor '{}': unknown dtype '{}'", file, name, t.dtype);
+
+  const auto shape = entry.find("shape");
+  WD_CHECK(shape != entry.end() && shape->is_array(),
+           "{}: tensor '{}': missing or non-array \"shape\"", file, name);
+  uint64_t numel = 1;
+  for (const auto& d : *shape) {
+    WD_CHECK(d.is_number_unsigned(), "{}: tensor '{}': shape {} is not a list of integers >= 0",
+             file, name, shape->dump());
+    const uint64_t n = d.get<uint64_t>();
+    WD_CHECK(n <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
+                 (n == 0 || numel <= std::numeric_limits<uint64_t>::max() / n),
+             "{}: tensor '{}': shape {} is too large", file, name, shape->dump());
+    numel *= n;
+    t.shape.push_back(static_cast<int64_t>(n));
+  }
+
+  const auto offsets = entry.find("data_offsets");
+  WD_CHECK(offsets != entry.end() && offsets->is_array() && offsets->size() == 2 &&
+               (*offsets)[0].is_number_unsigned() && (*offsets)[1].is_number_unsigned(),
+           "{}: tensor '{}': \"data_offsets\" must be [begin, end] with integers >= 0", file, name);
+  t.begin = (*offsets)[0].get<uint64_t>();
+  t.end = (*offsets)[1].get<uint64_t>();
+  WD_CHECK(t.begin <= t.end, "{}: tensor '{}': data_offsets [{}, {}] end before they begin", file,
+           name, t.begin, t.end);
+  WD_CHECK(numel <= std::numeric_limits<uint64_t>::max() / elem && numel * elem == t.end - t.begin,
+           "{}: tensor '{}': data_offsets [{}, {}] span {} bytes, but dtype {} and shape {} need "
+           "{}",
+           file, name, t.begin, t.end, t.end - t.begin, t.dtype, shape_string(t.shape),
+           numel * elem);
+  return t;
+}
+
+// Parses the header text; data_bytes is what follows it in the file.
+SafetensorsHeader parse_header(const std::string& file, const std::string& text,
+                               uint64_t data_bytes) {
+  // nlohmann keeps the last of duplicate keys silently; the format forbids them.
+  std::set<std::string> keys;
+  std::string duplicate;
+  auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 &&
+        !keys.insert(parsed.get<std::string>()).second && duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text, on_event);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: safetensors header is not valid JSON: {}", file, e.what());
+  }
+  WD_CHECK(header.is_object(), "{}: safetensors header is not a JSON object", file);
+  WD_CHECK(duplicate.empty(), "{}: safetensors header names '{}' twice", file, duplicate);
+
+  SafetensorsHeader h;
+  h.header_bytes = text.size();
+  h.data_bytes = data_bytes;
+  for (const auto& [key, value] : header.items()) {
+    if (key == kMetadataKey) {
+      WD_CHECK(value.is_object(), "{}: \"__metadata__\" is not an object", file);
+      for (const auto& [mk, mv] : value.items()) {
+        WD_CHECK(mv.is_string(), "{}: \"__metadata__\" value of '{}' is not a string", file, mk);
+        h.metadata[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    h.tensors.push_back(parse_tensor(file, key, value));
+  }
+
+  // The offsets must tile [0, data_bytes): sorted by begin, each starts where the last ended.
+  std::sort(h.tensors.begin(), h.tensors.end(), [](const auto& a, const auto& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t pos = 0;
+  const SafetensorsTensor* prev = nullptr;
+  for (const auto& t : h.tensors) {
+    WD_CHECK(t.begin >= pos, "{}: tensor '{}' (bytes {}..{}) overlaps tensor '{}' (ending at {})",
+             file, t.name, t.begin, t.end, prev ? prev->name : "", pos);
+    WD_CHECK(t.begin == pos, "{}: tensor '{}' starts at byte {}, leaving a gap after byte {}", file,
+             t.name, t.begin, pos);
+    pos = t.end;
+    prev = &t;
+  }
+  WD_CHECK(pos == data_bytes,
+           "{}: the tensors cover {} bytes of data but the file holds {} after the header", file,
+           pos, data_bytes);
+  return h;
+}
+
+uint64_t read_u64_le(const unsigned char* b) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
+  return v;
+}
+
+// Opens the file, checks the header and leaves `in` at the start of the data.
+SafetensorsHeader read_header(std::ifstream& in, const std::filesystem::path& path) {
+  const std::string file = path.string();
+  in.open(path, std::ios::binary);
+  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  WD_CHECK(!ec, "{}: cannot read size: {}", file, ec.message());
+  WD_CHECK(size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte length", file,
+           size);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  WD_CHECK(in.good(), "{}: cannot read the header length", file);
+  const uint64_t n = read_u64_le(len);
+  WD_CHECK(n <= kSafetensorsMaxHeader, "{}: header length {} exceeds the limit of {} bytes", file,
+           n, kSafetensorsMaxHeader);
+  WD_CHECK(n <= size - 8, "{}: header length {} exceeds the file ({} bytes)", file, n, size);
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  WD_CHECK(in.good(), "{}: cannot read the {}-byte header", file, n);
+  return parse_header(file, text, size - 8 - n);
+}
+
+}  // namespace
+
+void save_safetensors(const std::filesystem::path& path, const ParamTable& table,
+                      const float* params, const std::map<std::string, std::string>& metadata) {
+  // ordered_json keeps the tensors in table order, which is also their order in the data.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) {
+    header[std::string(kMetadataKey)] = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : metadata) header[std::string(kMetadataKey)][k] = v;
+  }
+  uint64_t pos = 0;
+  for (const ParamInfo& p : table) {
+    const uint64_t bytes = p.numel * sizeof(float);
+    header[p.name] = {{"dtype", "F32"}, {"shape", p.shape}, {"data_offsets", {pos, pos + bytes}}};
+    pos += bytes;
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::type_error& e) {
+    fail("{}: cannot write the header (metadata must be UTF-8): {}", path.string(), e.what());
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::string content(8 + text.size() + pos, '\0');
+  const uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) content[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  std::memcpy(content.data() + 8, text.data(), text.size());
+  char* data = content.data() + 8 + text.size();
+  for (const ParamInfo& p : table) {
+    std::memcpy(data, params + p.offset, p.numel * sizeof(float));
+    data += p.numel * sizeof(float);
+  }
+  write_file_atomic(path, content);
+}
+
+SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
+  std::ifstream in;
+  return read_header(in, path);
+}
+
+std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
+                                                    const ParamTable& table, float* params) {
+  const std::string file = path.string();
+  std::ifstream in;
+  const SafetensorsHeader h = read_header(in, path);
+
+  std::map<std::string_view, const SafetensorsTensor*> by_name;
+  for (const auto& t : h.tensors) by_name[t.name] = &t;
+  std::vector<const SafetensorsTensor*> source(table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    const ParamInfo& p = table[i];
+    const auto it = by_name.find(p.name);
+    WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", file,
+             p.name);
+    const SafetensorsTensor& t = *it->second;
+    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", file, p.name, t.dtype);
+    WD_CHECK(t.shape == p.shape, "{}: tensor '{}' has shape {} in the file, the model expects {}",
+             file, p.name, shape_string(t.shape), shape_string(p.shape));
+    source[i] = &t;
+    by_name.erase(it);
+  }
+  WD_CHECK(by_name.empty(), "{}: tensor '{}' in the file is not a parameter of the model{}", file,
+           by_name.empty() ? "" : by_name.begin()->first,
+           by_name.size() > 1 ? fmt::format(" ({} such tensors)", by_name.size()) : "");
+
+  // Read the whole data section first, so a failed read leaves params untouched.
+  std::string data(h.data_bytes, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(h.data_bytes));
+  WD_CHECK(in.good() || (in.eof() && in.gcount() == static_cast<std::streamsize>(h.data_bytes)),
+           "{}: cannot read {} bytes of tensor data", file, h.data_bytes);
+  for (size_t i = 0; i < table.size(); ++i) {
+    std::memcpy(params + table[i].offset, data.data() + source[i]->begin,
+                source[i]->end - source[i]->begin);
+  }
+  return h.metadata;
+}
+
+}  // namespace wdlab
