@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "core/error.h"
+#include "core/fast_math.h"
 #include "core/gemm.h"
 
 namespace wdlab {
@@ -56,14 +57,12 @@ void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
         }
         F max = row[lo];
         for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
+        // Separate loops: the exp pass vectorises, the in-order double sum would not let it.
+        for (int j = lo; j <= i; ++j) row[j] = exp_approx(row[j] - max);
         double sum = 0.0;
-        for (int j = lo; j <= i; ++j) {
-          const double e = std::exp(static_cast<double>(row[j]) - max);
-          row[j] = static_cast<F>(e);
-          sum += e;
-        }
-        const double inv_sum = 1.0 / sum;
-        for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(row[j] * inv_sum);
+        for (int j = lo; j <= i; ++j) sum += row[j];
+        const F inv_sum = static_cast<F>(1.0 / sum);
+        for (int j = lo; j <= i; ++j) row[j] *= inv_sum;
         std::fill(row, row + lo, F(0));
         std::fill(row + i + 1, row + T, F(0));
       }

@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "core/error.h"
+#include "core/fast_math.h"
 
 namespace wdlab {
 
@@ -21,14 +22,12 @@ CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const 
     // probs may alias logits: read everything needed from the row before overwriting it.
     const F max = *std::max_element(x, x + V);
     const double target_logit = x[target];
+    // Two loops: the exp pass vectorises, the in-order double sum would not let it.
+    for (int v = 0; v < V; ++v) p[v] = exp_approx(x[v] - max);
     double sum = 0.0;
-    for (int v = 0; v < V; ++v) {
-      const double e = std::exp(static_cast<double>(x[v]) - max);
-      p[v] = static_cast<F>(e);
-      sum += e;
-    }
-    const double inv_sum = 1.0 / sum;
-    for (int v = 0; v < V; ++v) p[v] = static_cast<F>(p[v] * inv_sum);
+    for (int v = 0; v < V; ++v) sum += p[v];
+    const F inv_sum = static_cast<F>(1.0 / sum);
+    for (int v = 0; v < V; ++v) p[v] *= inv_sum;
     // -log softmax(x)[target] = logsumexp(x) - x[target], in double: finite even where the
     // target's probability underflows.
     const double log_z = static_cast<double>(max) + std::log(sum);
