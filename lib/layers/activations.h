@@ -38,6 +38,17 @@ inline F gelu_grad(F x) {
   return s + F(2) * x * s * (F(1) - s) * du;
 }
 
+// Both at once, sharing the exp (backward passes need the value too).
+template <typename F>
+inline void gelu_value_and_grad(F x, F& value, F& grad) {
+  constexpr F c = std::numbers::sqrt2_v<F> * std::numbers::inv_sqrtpi_v<F>;
+  const F u = c * (x + F(0.044715) * x * x * x);
+  const F s = sigmoid(F(2) * u);
+  const F du = c * (F(1) + F(3 * 0.044715) * x * x);
+  value = x * s;
+  grad = s + F(2) * x * s * (F(1) - s) * du;
+}
+
 template <typename F>
 inline F silu_value(F x) {
   return x * sigmoid(x);
@@ -47,6 +58,13 @@ template <typename F>
 inline F silu_grad(F x) {
   const F s = sigmoid(x);
   return s * (F(1) + x * (F(1) - s));
+}
+
+template <typename F>
+inline void silu_value_and_grad(F x, F& value, F& grad) {
+  const F s = sigmoid(x);
+  value = x * s;
+  grad = s * (F(1) + x * (F(1) - s));
 }
 
 }  // namespace wdlab

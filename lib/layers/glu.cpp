@@ -14,11 +14,13 @@ void glu_row_forward(F* o, const F* gate, const F* up, int H) {
 }
 
 // dgate += act'(gate) * up * dout, dup += act(gate) * dout.
-template <typename F, F (*act)(F), F (*dact)(F)>
+template <typename F, void (*act)(F, F&, F&)>
 void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate, const F* up, int H) {
   for (int j = 0; j < H; ++j) {
-    dgate[j] += dact(gate[j]) * up[j] * d[j];
-    dup[j] += act(gate[j]) * d[j];
+    F value, grad;
+    act(gate[j], value, grad);
+    dgate[j] += grad * up[j] * d[j];
+    dup[j] += value * d[j];
   }
 }
 
@@ -48,9 +50,9 @@ void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H, GluKind ki
     F* dgate = dinp + static_cast<size_t>(n) * 2 * H;
     F* dup = dgate + H;
     if (kind == GluKind::swiglu) {
-      glu_row_backward<F, silu_value<F>, silu_grad<F>>(dgate, dup, d, gate, up, H);
+      glu_row_backward<F, silu_value_and_grad<F>>(dgate, dup, d, gate, up, H);
     } else {
-      glu_row_backward<F, gelu_value<F>, gelu_grad<F>>(dgate, dup, d, gate, up, H);
+      glu_row_backward<F, gelu_value_and_grad<F>>(dgate, dup, d, gate, up, H);
     }
   }
 }

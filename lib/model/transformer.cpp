@@ -363,14 +363,18 @@ void Transformer<F>::backward() {
   Buffers& top = *top_;
 
   // Activation gradients are accumulated into, so they start at zero every step.
-  auto zero = [](std::vector<F>& v, size_t n) { std::fill_n(v.begin(), std::min(n, v.size()), F(0)); };
-  const size_t big = std::numeric_limits<size_t>::max();
+  // Only the part this batch uses: each buffer holds max_batch x block_size rows of its width.
+  const size_t rows = static_cast<size_t>(N), max_rows = static_cast<size_t>(max_batch_) * c.block_size;
+  auto zero_rows = [&](std::vector<F>& v) {
+    std::fill_n(v.begin(), v.size() / max_rows * rows, F(0));
+  };
   for (Layer& y : layers_) {
     for (auto* v : {&y.dln1, &y.dqkv, &y.datty, &y.dattproj, &y.dattpost, &y.dres2, &y.dln2,
                     &y.dfch, &y.dfch_act, &y.dmlp, &y.dmlppost, &y.dres3}) {
-      zero(*v, big);
+      zero_rows(*v);
     }
   }
+  auto zero = [](std::vector<F>& v, size_t n) { std::fill_n(v.begin(), std::min(n, v.size()), F(0)); };
   zero(top.demb, NC), zero(top.demb_drop, NC), zero(top.dlnf, NC);
   zero(top.dlogits, static_cast<size_t>(N) * V);
 
