@@ -1,4 +1,5 @@
 #include "layers/attention.h"
+#include "core/multiversion.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +30,7 @@ int first_key(const AttentionShape& s, int i) {
 // out / dout is a (T,HS) matrix with row stride NH*HS.
 
 template <typename F>
+WD_MULTIVERSION
 void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
   check_shape(s);
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
@@ -75,6 +77,7 @@ void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
 }
 
 template <typename F>
+WD_MULTIVERSION
 void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att,
                         const AttentionShape& s) {
   check_shape(s);

@@ -1,4 +1,5 @@
 #include "layers/cross_entropy.h"
+#include "core/multiversion.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,7 @@
 namespace wdlab {
 
 template <typename F>
+WD_MULTIVERSION
 CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const int* targets, int N,
                                        int V, double z_coef) {
   double total = 0.0, z_total = 0.0;
@@ -41,6 +43,7 @@ CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const 
 }
 
 template <typename F>
+WD_MULTIVERSION
 void cross_entropy_backward(F* dlogits, const F* probs, const F* lse, const int* targets, int N,
                             int V, double z_coef, F scale) {
   for (int n = 0; n < N; ++n) {

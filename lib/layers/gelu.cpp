@@ -1,15 +1,18 @@
 #include "layers/gelu.h"
+#include "core/multiversion.h"
 
 #include "layers/activations.h"
 
 namespace wdlab {
 
 template <typename F>
+WD_MULTIVERSION
 void gelu_forward(F* out, const F* inp, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = gelu_value(inp[i]);
 }
 
 template <typename F>
+WD_MULTIVERSION
 void gelu_backward(F* dinp, const F* dout, const F* inp, size_t n) {
   for (size_t i = 0; i < n; ++i) dinp[i] += gelu_grad(inp[i]) * dout[i];
 }

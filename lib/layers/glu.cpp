@@ -1,4 +1,5 @@
 #include "layers/glu.h"
+#include "core/multiversion.h"
 
 #include <cstddef>
 
@@ -27,6 +28,7 @@ void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate, const F* up, 
 }  // namespace
 
 template <typename F>
+WD_MULTIVERSION
 void glu_forward(F* out, const F* inp, int N, int H, GluKind kind) {
   for (int n = 0; n < N; ++n) {
     const F* gate = inp + static_cast<size_t>(n) * 2 * H;
@@ -41,6 +43,7 @@ void glu_forward(F* out, const F* inp, int N, int H, GluKind kind) {
 }
 
 template <typename F>
+WD_MULTIVERSION
 void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H, GluKind kind) {
   // out = act(gate) * up: dgate += act'(gate) * up * dout, dup += act(gate) * dout.
   for (int n = 0; n < N; ++n) {

@@ -1,4 +1,5 @@
 #include "layers/layernorm.h"
+#include "core/multiversion.h"
 
 #include <cmath>
 #include <cstddef>
@@ -6,6 +7,7 @@
 namespace wdlab {
 
 template <typename F>
+WD_MULTIVERSION
 void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* weight, const F* bias,
                        int N, int C, F eps) {
   for (int n = 0; n < N; ++n) {
@@ -33,6 +35,7 @@ void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* weight, 
 }
 
 template <typename F>
+WD_MULTIVERSION
 void layernorm_backward(F* dinp, F* dweight, F* dbias, const F* dout, const F* inp, const F* weight,
                         const F* mean, const F* rstd, int N, int C) {
   // With norm = (x - mean) * rstd and dnorm = weight * dout, per row:

@@ -1,4 +1,5 @@
 #include "layers/residual.h"
+#include "core/multiversion.h"
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -6,11 +7,13 @@
 namespace wdlab {
 
 template <typename F>
+WD_MULTIVERSION
 void residual_forward(F* out, const F* a, const F* b, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 template <typename F>
+WD_MULTIVERSION
 void residual_backward(F* da, F* db, const F* dout, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     da[i] += dout[i];

@@ -1,4 +1,5 @@
 #include "layers/rmsnorm.h"
+#include "core/multiversion.h"
 
 #include <cmath>
 #include <cstddef>
@@ -6,6 +7,7 @@
 namespace wdlab {
 
 template <typename F>
+WD_MULTIVERSION
 void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* weight, int N, int C, F eps) {
   for (int n = 0; n < N; ++n) {
     const F* x = inp + static_cast<size_t>(n) * C;
@@ -19,6 +21,7 @@ void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* weight, int N, int 
 }
 
 template <typename F>
+WD_MULTIVERSION
 void rmsnorm_backward(F* dinp, F* dweight, const F* dout, const F* inp, const F* weight,
                       const F* rstd, int N, int C) {
   // With norm = x * rstd, rstd = (mean(x^2) + eps)^(-1/2) and dnorm = weight * dout, per row:

@@ -1,4 +1,5 @@
 #include "optim/optimizer.h"
+#include "core/multiversion.h"
 
 #include <cmath>
 #include <utility>
@@ -41,6 +42,7 @@ struct SgdScalars {
 // shift: the decay survives statistically and accumulates over many steps (tests/test_optimizer.cpp
 // checks this). For larger d the fused form equals torch's w(1-d) - u up to ordinary rounding.
 template <bool kCoupled, bool kDecoupled>
+WD_MULTIVERSION
 void adam_update(float* w, const float* g, float* m, float* v, size_t n, const AdamScalars& s) {
   for (size_t i = 0; i < n; ++i) {
     float grad = g[i];
@@ -62,6 +64,7 @@ void adam_update(float* w, const float* g, float* m, float* v, size_t n, const A
 
 // torch.optim.SGD with dampening 0, nesterov off: buf = g at t = 1, else momentum * buf + g.
 template <bool kCoupled, bool kDecoupled>
+WD_MULTIVERSION
 void sgd_update(float* w, const float* g, float* buf, size_t n, const SgdScalars& s, bool first) {
   for (size_t i = 0; i < n; ++i) {
     float grad = g[i];
