@@ -9,6 +9,9 @@ namespace wdlab::cli {
 void register_run(CLI::App& app);
 void register_presets(CLI::App& app);
 void register_config(CLI::App& app);
+void register_sweep(CLI::App& app);
+void register_table(CLI::App& app);
+void register_report(CLI::App& app);
 void register_inspect(CLI::App& app);
 
 // Shared by commands that resolve a config: --preset, --scale and key=value overrides.

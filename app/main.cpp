@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   wdlab::cli::register_run(app);
   wdlab::cli::register_presets(app);
   wdlab::cli::register_config(app);
+  wdlab::cli::register_sweep(app);
+  wdlab::cli::register_table(app);
+  wdlab::cli::register_report(app);
   wdlab::cli::register_inspect(app);
   app.parse_complete_callback([&] {
     spdlog::set_pattern("%H:%M:%S %^%l%$ %v");

@@ -11,7 +11,7 @@ namespace wdlab {
 std::filesystem::path fresh_run_dir(const std::filesystem::path& base, const std::string& name);
 
 // Creates dir (and parents). An existing non-empty dir is an error unless replace is set, in
-// which case its contents are removed first.
+// which case its contents are removed first. A dir holding only log.txt counts as empty.
 void create_run_dir(const std::filesystem::path& dir, bool replace);
 
 }  // namespace wdlab

@@ -1,0 +1,127 @@
+// `wdlab sweep SPEC.json [key=v1,v2 ...]`: expand a sweep spec into runs and run the missing ones.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "commands.h"
+#include "core/error.h"
+#include "sweep/expand.h"
+#include "sweep/parallelism.h"
+#include "sweep/resume.h"
+#include "sweep/runner.h"
+
+namespace wdlab::cli {
+namespace {
+
+StopRequest g_stop;
+extern "C" void request_sweep_stop(int sig) {
+  g_stop.request(sig);
+}
+
+struct SweepArgs {
+  std::string spec;
+  std::vector<std::string> axes;
+  std::string out;
+  int jobs = 0;
+  int threads = 0;
+  bool dry_run = false;
+  bool force = false;
+  std::string format = "text";
+};
+
+void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOptions& options,
+                   const std::string& format) {
+  if (format == "json") {
+    nlohmann::json j = plan_to_json(plan);
+    j["root"] = options.root.string();
+    j["jobs"] = options.jobs;
+    j["threads"] = options.threads;
+    for (size_t i = 0; i < plan.runs.size(); ++i) {
+      j["runs"][i]["state"] = std::string(to_string(d.runs[i].action));
+      j["runs"][i]["command"] =
+          run_command(plan.runs[i], options.root / plan.runs[i].name, options);
+      j["runs"][i]["command"][0] = "wdlab";
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  int to_run = 0;
+  for (const RunDecision& r : d.runs) to_run += r.action == RunAction::run;
+  std::printf("sweep %s (%s): %zu runs, %d to run, with %d job%s x %d thread%s -> %s\n",
+              plan.name.c_str(), plan.spec_file.c_str(), plan.runs.size(), to_run, options.jobs,
+              options.jobs == 1 ? "" : "s", options.threads, options.threads == 1 ? "" : "s",
+              options.root.string().c_str());
+  std::printf("  %-4s %-17s %-15s %s\n", "#", "id", "state", "directory");
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    std::printf("  %-4d %-17s %-15s %s\n", plan.runs[i].index, plan.runs[i].id.c_str(),
+                std::string(to_string(d.runs[i].action)).c_str(), plan.runs[i].name.c_str());
+  }
+  for (const SkippedPreset& s : plan.skipped)
+    std::printf("left out: %s: %s\n", s.preset.c_str(), s.reason.c_str());
+  if (plan.duplicates)
+    std::printf("%d point%s with the config of an earlier run merged\n", plan.duplicates,
+                plan.duplicates == 1 ? "" : "s");
+  for (const std::string& c : d.conflicts) std::printf("conflict: %s\n", c.c_str());
+}
+
+void sweep(const SweepArgs& args) {
+  SweepSpec spec = load_sweep_spec(args.spec);
+  apply_command_line(spec, args.axes);
+  const SweepPlan plan = expand_sweep(spec);
+  WD_CHECK(!plan.runs.empty(), "{}: the sweep has no runs", args.spec);
+
+  SweepOptions options;
+  options.root = args.out.empty() ? std::filesystem::path("results") / plan.name
+                                  : std::filesystem::path(args.out);
+  const Parallelism p = default_parallelism(usable_cores(), static_cast<int>(plan.runs.size()),
+                                            args.threads, widest_model(plan));
+  options.jobs = args.jobs > 0 ? args.jobs : p.jobs;
+  options.threads = p.threads;
+  options.force = args.force;
+
+  if (args.dry_run) {
+    print_dry_run(plan, decide_runs(plan, options.root, options.force), options, args.format);
+    return;
+  }
+  for (const SkippedPreset& s : plan.skipped) spdlog::warn("left out: {}: {}", s.preset, s.reason);
+
+  struct sigaction action = {};
+  action.sa_handler = request_sweep_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  const SweepOutcome out = run_sweep(plan, options, &g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (out.interrupted || out.not_started) std::exit(130);
+  if (out.failed) std::exit(1);
+  spdlog::info("report: wdlab report {}", options.root.string());
+}
+
+}  // namespace
+
+void register_sweep(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "sweep", "Run a sweep spec (configs/sweeps/*.json): a grid of runs, resumably, in parallel");
+  auto args = std::make_shared<SweepArgs>();
+  cmd->add_option("spec", args->spec, "Sweep spec (JSON), e.g. configs/sweeps/smoke.json")
+      ->required();
+  cmd->add_option("axes", args->axes,
+                  "Axes and fixed values on top of the spec: key=v1,v2 (an axis), key=v (fixed), "
+                  "preset=NAME[,NAME...]|all, scale=NAME, seed=1,2,3");
+  cmd->add_option("--out", args->out, "Sweep directory (default: results/<sweep name>)");
+  cmd->add_option("--jobs", args->jobs, "Runs at once (default: one per core)");
+  cmd->add_option("--threads", args->threads,
+                  "BLAS threads per run (default: 1; spare cores when there are fewer runs than "
+                  "cores and the model is base-sized)");
+  cmd->add_flag("--dry-run", args->dry_run,
+                "Print the numbered run list and what a real sweep would do; run nothing");
+  cmd->add_option("--format", args->format, "Output of --dry-run: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--force", args->force, "Redo every run, replacing completed ones");
+  cmd->callback([args] { sweep(*args); });
+}
+
+}  // namespace wdlab::cli

@@ -1,0 +1,36 @@
+// The headline of a table-reproduction sweep: the published weight-decay table with the
+// measured outcome beside each row. For the preset's published λ ("@published") and for the
+// budget-matched λ ("@budget_matched"), which of {none, coupled, decoupled} x {selective,
+// uniform} gave the lowest final validation loss, and by how much it beat the runner-up (with
+// the seed-noise verdict). "none" applies no decay, so it competes at both λ.
+//
+//   TextTable t = headline_table(results, aggregate_variants(results), published_table());
+#pragma once
+
+#include <vector>
+
+#include "report/aggregate.h"
+#include "report/published_table.h"
+#include "report/sweep_results.h"
+#include "report/text_table.h"
+
+namespace wdlab {
+
+struct HeadlineCell {
+  bool measured = false;
+  double lambda = 0.0;  // λ of the runs at this reference (0 when the sweep has none)
+  std::string winner;   // "decoupled/selective"
+  Stat winner_val;
+  std::string runner_up;
+  Difference margin;  // runner-up minus winner (>= 0)
+  int runs = 0;       // planned runs of the options compared, and how many completed
+  int completed = 0;
+};
+
+// `ref` is "@published" or "@budget_matched".
+HeadlineCell headline_cell(const PresetVariants& preset, const std::string& ref);
+
+TextTable headline_table(const SweepResults& results, const std::vector<PresetVariants>& presets,
+                         const std::vector<PublishedRow>& published);
+
+}  // namespace wdlab

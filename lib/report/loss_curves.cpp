@@ -1,0 +1,121 @@
+#include "report/loss_curves.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "report/svg.h"
+
+namespace wdlab {
+
+SeedCurve combine_seeds(const std::vector<const Curve*>& curves) {
+  std::map<double, std::vector<double>> at;
+  for (const Curve* c : curves) {
+    for (size_t i = 0; i < c->step.size() && i < c->value.size(); ++i)
+      at[c->step[i]].push_back(c->value[i]);
+  }
+  SeedCurve out;
+  for (const auto& [step, values] : at) {
+    double sum = 0;
+    for (double v : values) sum += v;
+    out.step.push_back(step);
+    out.mean.push_back(sum / static_cast<double>(values.size()));
+    out.lo.push_back(*std::min_element(values.begin(), values.end()));
+    out.hi.push_back(*std::max_element(values.begin(), values.end()));
+  }
+  return out;
+}
+
+LineFigure loss_curve_figure(const SweepResults& results,
+                             const std::vector<PresetVariants>& presets) {
+  LineFigure fig;
+  fig.title = "Loss curves: " + results.plan.name;
+  fig.subtitle =
+      "validation loss (solid, dots at evaluations) and training loss (dashed) against "
+      "step, mean over seeds; shaded: range over seeds";
+  fig.columns = presets.size() >= 3 ? 3 : 2;
+
+  // One colour per configuration label, in order of first appearance, across all panels.
+  std::map<std::string, std::string> color_of;
+  std::vector<std::string> labels;
+  for (const PresetVariants& p : presets) {
+    std::vector<const Variant*> shown;
+    for (const Variant& v : p.variants) shown.push_back(&v);
+    std::stable_sort(shown.begin(), shown.end(), [](const Variant* a, const Variant* b) {
+      const double x = a->final_val.n ? a->final_val.mean : INFINITY;
+      const double y = b->final_val.n ? b->final_val.mean : INFINITY;
+      return x < y;
+    });
+    const size_t total = shown.size();
+    if (shown.size() > kMaxCurvesPerPanel) shown.resize(kMaxCurvesPerPanel);
+    // Back to sweep order (variants live in one vector, in sweep order).
+    std::sort(shown.begin(), shown.end());
+
+    LinePanel panel;
+    panel.title = p.preset;
+    panel.x_label = "step";
+    panel.y_label = "loss (nats/token)";
+    if (total > shown.size())
+      panel.note = fmt::format("the {} of {} configurations with the lowest final validation loss",
+                               shown.size(), total);
+    double first_val = -INFINITY;
+    for (const Variant* v : shown) {
+      if (!color_of.contains(v->label)) {
+        color_of[v->label] = palette_color(labels.size());
+        labels.push_back(v->label);
+      }
+      // Finished seeds make the curve; a configuration whose seeds all diverged shows those.
+      std::vector<const Curve*> val, train;
+      for (int pass = 0; pass < 2 && val.empty(); ++pass) {
+        for (const RunResult* r : v->runs) {
+          if (r->status == (pass == 0 ? "finished" : "diverged")) {
+            val.push_back(&r->val);
+            train.push_back(&r->train);
+          }
+        }
+      }
+      for (const RunResult* r : v->runs) {
+        const double floor = r->summary_number("window_floor");
+        if (std::isfinite(floor) && !panel.reference_y) {
+          panel.reference_y = floor;
+          panel.reference_label = fmt::format("entropy floor {:.3f}", floor);
+        }
+      }
+      const bool band = val.size() > 1;
+      const SeedCurve vc = combine_seeds(val), tc = combine_seeds(train);
+      if (!vc.mean.empty()) first_val = std::max(first_val, vc.mean.front());
+      LineSeries vs{v->label + " · validation",
+                    color_of[v->label],
+                    vc.step,
+                    vc.mean,
+                    band ? vc.lo : std::vector<double>{},
+                    band ? vc.hi : std::vector<double>{},
+                    false,
+                    true,
+                    2.2};
+      LineSeries ts{
+          v->label + " · train", color_of[v->label], tc.step, tc.mean, {}, {}, true, false, 1.3};
+      panel.series.push_back(std::move(ts));
+      panel.series.push_back(std::move(vs));
+    }
+    // Keep a diverging curve from flattening the others: the loss at initialisation is the
+    // top of the interesting range.
+    if (std::isfinite(first_val)) panel.y_max = first_val * 1.08;
+    fig.panels.push_back(std::move(panel));
+  }
+  bool bands = false, floors = false;
+  for (const LinePanel& p : fig.panels) {
+    floors = floors || p.reference_y.has_value();
+    for (const LineSeries& s : p.series) bands = bands || !s.lo.empty();
+  }
+  for (const std::string& label : labels) fig.legend.push_back({label, color_of[label], "solid"});
+  fig.legend.push_back({"validation", "#555555", "solid"});
+  fig.legend.push_back({"train", "#555555", "dashed"});
+  if (bands) fig.legend.push_back({"range over seeds", "#555555", "band"});
+  if (floors) fig.legend.push_back({"entropy floor of the data", "#555555", "dotted"});
+  return fig;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,29 @@
+// `wdlab report SWEEP_DIR`: everything a reader wants from a finished (or partial) sweep, as
+// files next to its runs, each written atomically:
+//
+//   summary.md          headline (table-reproduction sweeps), plots, one table per preset: one
+//                       row per configuration with seeds aggregated, the best configuration and
+//                       every difference to the preset's coupled/uniform baseline
+//   summary.csv         the same rows, one number per column
+//   plots/loss_curves.svg, plots/lr_wd_<preset>.svg (lr x λ grids only)
+//
+//   ReportFiles files = write_report("results/smoke");
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace wdlab {
+
+struct ReportFiles {
+  std::filesystem::path markdown;
+  std::filesystem::path csv;
+  std::vector<std::filesystem::path> plots;
+  std::string headline;  // markdown of the headline table, empty unless a table sweep
+  std::string best;      // one line per preset: its best configuration
+};
+
+ReportFiles write_report(const std::filesystem::path& sweep_dir);
+
+}  // namespace wdlab

@@ -1,0 +1,108 @@
+#include "report/sweep_results.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "sweep/run_state.h"
+
+namespace wdlab {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return nullptr;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+double RunResult::summary_number(const char* key) const {
+  if (summary.is_object() && summary.contains(key) && summary[key].is_number())
+    return summary[key].get<double>();
+  return NAN;
+}
+
+json RunResult::config_value(const std::string& dotted_key) const {
+  if (!config.is_object()) return nullptr;
+  const json* node = &config;
+  std::istringstream parts(dotted_key);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    if (!node->is_object() || !node->contains(part)) return nullptr;
+    node = &(*node)[part];
+  }
+  return *node;
+}
+
+Curve read_curve(const fs::path& metrics, const std::string& key) {
+  Curve c;
+  std::ifstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    json row;
+    try {
+      row = json::parse(line);
+    } catch (const json::exception&) {
+      continue;  // a torn last line
+    }
+    if (!row.is_object() || !row.contains(key) || !row[key].is_number() || !row.contains("step"))
+      continue;
+    const double v = row[key].get<double>();
+    if (!std::isfinite(v)) continue;
+    c.step.push_back(row["step"].get<double>());
+    c.value.push_back(v);
+  }
+  return c;
+}
+
+SweepResults load_sweep_results(const fs::path& root) {
+  const fs::path file = root / "sweep.json";
+  std::error_code ec;
+  WD_CHECK(fs::is_regular_file(file, ec),
+           "{}: no sweep.json: not a sweep directory (made by "
+           "`wdlab sweep`)",
+           root.string());
+  const json plan_json = read_json(file);
+  WD_CHECK(!plan_json.is_null(), "{}: unreadable JSON", file.string());
+  SweepResults r;
+  r.root = root;
+  r.plan = plan_from_json(plan_json, file.string());
+  r.runs.resize(r.plan.runs.size());
+  for (size_t i = 0; i < r.plan.runs.size(); ++i) {
+    RunResult& run = r.runs[i];
+    run.plan = &r.plan.runs[i];
+    const fs::path dir = root / run.plan->name;
+    const RunDirState s = inspect_run_dir(dir, run.plan->id);
+    switch (s.state) {
+      case RunState::done:
+        run.status = s.status;
+        break;
+      case RunState::missing:
+        run.status = "missing";
+        break;
+      case RunState::foreign:  // another config's result: not this run's
+        run.status = "missing";
+        continue;
+      case RunState::unfinished:
+        run.status = s.status == "interrupted" ? "interrupted" : "unfinished";
+        break;
+    }
+    if (s.state == RunState::missing) continue;
+    run.config = read_json(dir / "config.json");
+    run.summary = read_json(dir / "summary.json");
+    run.train = read_curve(dir / "metrics.jsonl", "train_loss");
+    run.val = read_curve(dir / "metrics.jsonl", "val_loss");
+  }
+  return r;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,52 @@
+// Runs child processes, at most `max_parallel` at once, each with stdout and stderr going to its
+// own log file. A stop request (a signal caught by the caller, counted in StopRequest) stops new
+// launches and forwards the signal to the running children; a second request sends SIGKILL.
+// Returns once every started child has been reaped.
+//
+//   StopRequest stop;                       // the CLI's SIGINT/SIGTERM handler calls request()
+//   run_processes(jobs, 2, &stop,
+//                 [](size_t i) { ...about to start: prepare its directory... },
+//                 [](size_t i, const ProcessExit& e) { ...ended... });
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wdlab {
+
+struct ProcessJob {
+  std::vector<std::string> argv;                         // argv[0] is the program path
+  std::filesystem::path log;                             // stdout and stderr, truncated first
+  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
+};
+
+struct ProcessExit {
+  bool exited = false;  // normal exit; else killed by `signal`
+  int code = 0;
+  int signal = 0;
+  double seconds = 0.0;
+};
+
+// Async-signal-safe: request() only touches lock-free atomics.
+struct StopRequest {
+  std::atomic<int> count{0};
+  std::atomic<int> signal{0};
+  void request(int sig) {
+    signal.store(sig);
+    count.fetch_add(1);
+  }
+  bool requested() const { return count.load() > 0; }
+};
+
+// Returns how many jobs were never started because of a stop request. Throws (after reaping the
+// children already running) if before_start throws or a child cannot be started.
+size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, const StopRequest* stop,
+                     const std::function<void(size_t)>& before_start,
+                     const std::function<void(size_t, const ProcessExit&)>& on_exit);
+
+std::string describe(const ProcessExit& e);
+
+}  // namespace wdlab

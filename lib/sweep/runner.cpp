@@ -1,0 +1,215 @@
+#include "sweep/runner.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "sweep/resume.h"
+
+namespace wdlab {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+std::string human_time(double s) {
+  if (s < 60) return fmt::format("{:.0f}s", s);
+  if (s < 3600) return fmt::format("{:.0f}m{:02.0f}s", std::floor(s / 60), std::fmod(s, 60));
+  return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
+}
+
+// One sweep per root at a time: two would clear each other's unfinished runs.
+class RootLock {
+ public:
+  explicit RootLock(const fs::path& root) {
+    const fs::path file = root / ".sweep.lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    WD_CHECK(fd_ >= 0, "{}: cannot create the lock file", file.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      fail("{}: another `wdlab sweep` is running in this directory", root.string());
+    }
+  }
+  ~RootLock() { ::close(fd_); }
+  RootLock(const RootLock&) = delete;
+  RootLock& operator=(const RootLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::string last_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "(empty log)" : last;
+}
+
+void clear_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  WD_CHECK(!ec, "{}: cannot clear the unfinished run: {}", dir.string(), ec.message());
+}
+
+// Renames completed runs found under older names into place: first all out of the way (two
+// runs may swap names), then to their new names.
+void apply_moves(const SweepPlan& plan, const SweepDecisions& d, const fs::path& root) {
+  std::vector<std::pair<fs::path, fs::path>> staged;
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    if (d.runs[i].action != RunAction::move) continue;
+    const fs::path tmp = root / (".moving-" + plan.runs[i].id);
+    fs::rename(d.runs[i].moved_from, tmp);
+    staged.emplace_back(tmp, root / plan.runs[i].name);
+  }
+  for (const auto& [tmp, target] : staged) {
+    if (fs::exists(target)) clear_dir(target);  // unfinished, or already moved away
+    fs::rename(tmp, target);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
+                                     const SweepOptions& options) {
+  std::vector<std::string> argv = {
+      options.executable, "run",   "--preset",   run.preset,  "--scale",
+      run.scale,          "--out", dir.string(), "--threads", std::to_string(options.threads)};
+  argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
+  return argv;
+}
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
+                       const StopRequest* stop) {
+  WD_CHECK(options.jobs >= 1, "--jobs: must be at least 1, got {}", options.jobs);
+  WD_CHECK(options.threads >= 1, "--threads: must be at least 1, got {}", options.threads);
+  const fs::path& root = options.root;
+  std::error_code ec;
+  WD_CHECK(!fs::exists(root, ec) || fs::is_directory(root, ec), "{}: exists and is not a directory",
+           root.string());
+
+  // Everything that can refuse happens before the first write.
+  const SweepDecisions d = decide_runs(plan, root, options.force);
+  if (!d.conflicts.empty()) {
+    std::string list;
+    for (size_t i = 0; i < d.conflicts.size() && i < 3; ++i) list += "\n  " + d.conflicts[i];
+    if (d.conflicts.size() > 3) list += fmt::format("\n  ... and {} more", d.conflicts.size() - 3);
+    fail(
+        "{}: {} run director{} of an earlier, different sweep would be overwritten (the spec or "
+        "its overrides changed):{}\nUse --out DIR for a separate sweep, or --force to replace "
+        "them.",
+        root.string(), d.conflicts.size(), d.conflicts.size() == 1 ? "y" : "ies", list);
+  }
+  fs::create_directories(root, ec);
+  WD_CHECK(!ec, "{}: cannot create: {}", root.string(), ec.message());
+  RootLock lock(root);
+  write_file_atomic(root / "sweep.json", plan_to_json(plan).dump(2) + "\n");
+  apply_moves(plan, d, root);
+
+  SweepOutcome out;
+  out.total = static_cast<int>(plan.runs.size());
+  std::vector<const PlannedRun*> todo;
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    if (d.runs[i].action == RunAction::run) {
+      todo.push_back(&plan.runs[i]);
+    } else {
+      ++out.already_done;
+      if (d.runs[i].action == RunAction::move) ++out.renamed;
+    }
+  }
+  spdlog::info("sweep {}: {} runs, {} done already{}, {} to run with {} job{} x {} thread{} -> {}",
+               plan.name, out.total, out.already_done,
+               out.renamed ? fmt::format(" ({} renamed)", out.renamed) : "", todo.size(),
+               options.jobs, options.jobs == 1 ? "" : "s", options.threads,
+               options.threads == 1 ? "" : "s", root.string());
+
+  std::vector<ProcessJob> jobs;
+  for (const PlannedRun* run : todo) {
+    const fs::path dir = root / run->name;
+    jobs.push_back({run_command(*run, dir, options),
+                    dir / "log.txt",
+                    {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)}}});
+  }
+
+  const auto t0 = Clock::now();
+  double run_seconds = 0.0;
+  int ended = 0, running = 0;
+  auto before_start = [&](size_t i) {
+    // The directory is created here, empty, so the child's log can go in it from the start.
+    const fs::path dir = root / todo[i]->name;
+    if (fs::exists(dir)) clear_dir(dir);
+    fs::create_directories(dir);
+    ++running;
+  };
+  auto on_exit = [&](size_t i, const ProcessExit& e) {
+    --running;
+    ++ended;
+    const PlannedRun& run = *todo[i];
+    const fs::path dir = root / run.name;
+    const RunDirState s = inspect_run_dir(dir, run.id);
+    std::string what;
+    if (s.state == RunState::done) {
+      ++(s.status == "diverged" ? out.diverged : out.finished);
+      run_seconds += e.seconds;
+      try {
+        std::ifstream in(dir / "summary.json");
+        const json summary = json::parse(in);
+        what = s.status == "diverged"
+                   ? fmt::format("diverged at step {}", summary.value("diverged_step", -1))
+                   : fmt::format("finished, val {:.4f}", summary.value("final_val_loss", NAN));
+      } catch (const std::exception&) {
+        what = s.status;
+      }
+    } else if (s.status == "interrupted" || (stop && stop->requested())) {
+      ++out.interrupted;
+      what = "interrupted";
+    } else {
+      ++out.failed;
+      run_seconds += e.seconds;
+      what = fmt::format("FAILED ({}): {}", describe(e), last_line(dir / "log.txt"));
+    }
+    const int done = out.already_done + out.finished + out.diverged;
+    const int completed = out.finished + out.diverged + out.failed;
+    const int remaining = static_cast<int>(todo.size()) - ended;
+    std::string eta = "-";
+    if (completed > 0 && !(stop && stop->requested())) {
+      const double per_run = run_seconds / completed;
+      eta = human_time(per_run * std::ceil(double(remaining) / options.jobs));
+    }
+    auto log = s.state == RunState::done ? spdlog::level::info : spdlog::level::warn;
+    spdlog::log(log, "[{}/{}] {}: {} ({}) | {} running | ETA {}", done, out.total, run.name, what,
+                human_time(e.seconds), running, eta);
+  };
+  out.not_started =
+      static_cast<int>(run_processes(jobs, options.jobs, stop, before_start, on_exit));
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  const int done = out.already_done + out.finished + out.diverged;
+  const std::string counts =
+      fmt::format("{}/{} done ({} finished, {} diverged this time, {} before)", done, out.total,
+                  out.finished, out.diverged, out.already_done);
+  if (out.interrupted || out.not_started) {
+    spdlog::warn(
+        "sweep {} stopped after {}: {}; {} interrupted, {} not started. Run the same "
+        "command again to finish the missing runs.",
+        plan.name, human_time(out.seconds), counts, out.interrupted, out.not_started);
+  } else if (out.failed) {
+    spdlog::error("sweep {}: {} in {}; {} FAILED (see their log.txt)", plan.name, counts,
+                  human_time(out.seconds), out.failed);
+  } else {
+    spdlog::info("sweep {}: {} in {}", plan.name, counts, human_time(out.seconds));
+  }
+  return out;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,50 @@
+// Runs a sweep plan into its root directory, resumably:
+//
+//   root/sweep.json                 the plan (runs, ids, overrides), written atomically
+//   root/NNN_key=value,.../         one `wdlab run` directory per run, plus log.txt
+//
+// Each run is a child process `EXE run --preset P --scale S --out DIR --threads K overrides...`
+// (EXE is this very executable), with stdout and stderr in DIR/log.txt, at most `jobs` at once.
+// Completed runs are never touched; unfinished ones are cleared and redone (resume.h). A run
+// that diverges is a result, not a failure; a run that ends without a summary is a failure: the
+// sweep goes on and reports it. On a stop request no new run starts, the running ones are asked
+// to stop (they write status "interrupted", which never counts as done) and are waited for.
+//
+//   SweepOutcome out = run_sweep(plan, {.root = "results/smoke", .jobs = 2}, &stop);
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "sweep/plan.h"
+#include "sweep/process_pool.h"
+
+namespace wdlab {
+
+struct SweepOptions {
+  std::filesystem::path root;
+  int jobs = 1;
+  int threads = 1;  // BLAS threads per run
+  bool force = false;
+  std::string executable = "/proc/self/exe";
+};
+
+struct SweepOutcome {
+  int total = 0;
+  int already_done = 0;  // done before this invocation (renamed ones included)
+  int renamed = 0;
+  int finished = 0;
+  int diverged = 0;
+  int failed = 0;
+  int interrupted = 0;
+  int not_started = 0;
+  double seconds = 0.0;
+};
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const StopRequest* stop);
+
+// The command line that trains `run` into `dir` (argv[0] = executable).
+std::vector<std::string> run_command(const PlannedRun& run, const std::filesystem::path& dir,
+                                     const SweepOptions& options);
+
+}  // namespace wdlab
