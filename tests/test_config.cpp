@@ -2,6 +2,8 @@
 // name the key (or the file and JSON path) and say what is allowed.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -11,18 +13,7 @@
 namespace wdlab {
 namespace {
 using nlohmann::json;
-
-// Runs f, expects a wdlab::Error, returns its message.
-template <typename Fn>
-std::string error_of(Fn&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
+using test::error_of;
 
 json with(std::vector<std::string> overrides) {
   return resolve_config(load_preset("gpt2"), "tiny", overrides);

@@ -10,6 +10,8 @@
 // agreement, and a check that the checker catches a broken backward.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -38,6 +40,11 @@
 
 namespace wdlab {
 namespace {
+using test::max_abs;
+using test::max_abs_diff;
+using test::randn;
+using test::to_double;
+using test::to_float;
 
 using test::check_gradients;
 using test::dot;
@@ -53,31 +60,6 @@ using test::GradTensor;
 // broken LayerNorm below), so 1e-6 leaves an order of magnitude on the noise side and four on the
 // bug side.
 constexpr double kGradTol = 1e-6;
-
-std::vector<double> randn(size_t n, Rng& rng, double scale = 1.0, double shift = 0.0) {
-  std::vector<double> v(n);
-  for (double& x : v) x = shift + scale * rng.normal();
-  return v;
-}
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double m = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
-
-double max_abs(const std::vector<double>& a) {
-  double m = 0.0;
-  for (double x : a) m = std::max(m, std::abs(x));
-  return m;
-}
-
-std::vector<float> to_float(const std::vector<double>& v) {
-  return {v.begin(), v.end()};
-}
-std::vector<double> to_double(const std::vector<float>& v) {
-  return {v.begin(), v.end()};
-}
 
 // ---------------------------------------------------------------------------------------------
 // LayerCase: one layer in double precision, ready for the generic tests.

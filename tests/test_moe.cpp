@@ -10,6 +10,8 @@
 // broken routing-weight gradient.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +27,11 @@
 
 namespace wdlab {
 namespace {
+using test::max_abs;
+using test::max_abs_diff;
+using test::randn;
+using test::to_double;
+using test::to_float;
 
 using test::check_gradients;
 using test::dot;
@@ -33,31 +40,6 @@ using test::GradCheckResult;
 // Same tolerance and reasoning as test_layers.cpp: a correct backward lands near 1e-8, a wrong
 // one is off by O(1) relative.
 constexpr double kGradTol = 1e-6;
-
-std::vector<double> randn(size_t n, Rng& rng, double scale = 1.0) {
-  std::vector<double> v(n);
-  for (double& x : v) x = scale * rng.normal();
-  return v;
-}
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double m = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
-
-double max_abs(const std::vector<double>& a) {
-  double m = 0.0;
-  for (double x : a) m = std::max(m, std::abs(x));
-  return m;
-}
-
-std::vector<float> to_float(const std::vector<double>& v) {
-  return {v.begin(), v.end()};
-}
-std::vector<double> to_double(const std::vector<float>& v) {
-  return {v.begin(), v.end()};
-}
 
 const char* router_name(RouterKind r) {
   return r == RouterKind::softmax_topk ? "softmax_topk" : "topk_softmax";

@@ -3,6 +3,8 @@
 // tools/parity/gen_parity.py, and one clear error (file path + tensor name) per kind of bad file.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,19 +21,9 @@
 
 namespace wdlab {
 namespace {
+using test::error_of;
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-template <typename Fn>
-std::string error_of(Fn&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

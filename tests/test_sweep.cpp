@@ -2,6 +2,8 @@
 // ids, directory names, per-preset references, the resume decision and the process pool.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -25,19 +27,9 @@
 
 namespace wdlab {
 namespace {
+using test::error_of;
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-template <typename Fn>
-std::string error_of(Fn&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
 
 SweepSpec spec_of(const std::string& text) {
   return parse_sweep_spec(text, "test.json", "test");
