@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "run/config.h"
 #include "sweep/references.h"
@@ -48,17 +49,28 @@ HeadlineCell headline_cell(const PresetVariants& preset, const std::string& ref)
   HeadlineCell cell;
   // The best variant per option; "none" counts at every λ.
   std::map<std::string, const Variant*> best;
+  std::map<std::string, double> lambdas;
   for (const Variant& v : preset.variants) {
     const Assignment* lambda = lambda_axis(v);
     const bool at_ref = lambda && lambda->ref == ref;
     if (!(at_ref || v.decay_mode == "none")) continue;
     cell.runs += static_cast<int>(v.runs.size());
     cell.completed += v.finished + v.diverged;
-    if (at_ref) cell.lambda = v.weight_decay;
+    if (at_ref) {
+      cell.lambda = v.weight_decay;
+      lambdas[v.decay_mode] = v.weight_decay;
+    }
     if (v.final_val.n == 0) continue;
     const std::string option = option_of(v);
     if (!best.contains(option) || v.final_val.mean < best[option]->final_val.mean)
       best[option] = &v;
+  }
+  std::set<double> distinct;
+  for (const auto& [mode, l] : lambdas) distinct.insert(l);
+  if (distinct.size() > 1) {
+    for (const auto& [mode, l] : lambdas)
+      cell.lambda_by_mode +=
+          fmt::format("{}{} {}", cell.lambda_by_mode.empty() ? "" : ", ", mode, l);
   }
   bool any_at_ref = false;
   for (const auto& [option, v] : best) any_at_ref = any_at_ref || option != "none";
@@ -111,9 +123,11 @@ TextTable headline_table(const SweepResults& results, const std::vector<PresetVa
     std::string budget = "—";
     if (bud.lambda > 0) {
       const std::optional<double> d = published_decay_budget(load_preset(row.preset));
-      budget = d ? fmt::format("{} (D = {}, the recipe's)", bud.lambda, *d)
-                 : fmt::format("{} (D = {}, the sweep's default)", bud.lambda,
-                               results.plan.decay_budget);
+      const std::string lambda =
+          bud.lambda_by_mode.empty() ? fmt::format("{}", bud.lambda) : bud.lambda_by_mode;
+      budget =
+          d ? fmt::format("{} (D = {}, the recipe's)", lambda, *d)
+            : fmt::format("{} (D = {}, the sweep's default)", lambda, results.plan.decay_budget);
     }
     cells.insert(cells.end(), {describe(pub), budget, describe(bud)});
     t.rows.push_back(std::move(cells));

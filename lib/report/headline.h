@@ -19,7 +19,10 @@ namespace wdlab {
 struct HeadlineCell {
   bool measured = false;
   double lambda = 0.0;  // λ of the runs at this reference (0 when the sweep has none)
-  std::string winner;   // "decoupled/selective"
+  // Per decay mode, when the modes resolved the reference differently (a budget-matched λ
+  // depends on how each mode scales its decay): "coupled 6.09, decoupled 4170".
+  std::string lambda_by_mode;
+  std::string winner;  // "decoupled/selective"
   Stat winner_val;
   std::string runner_up;
   Difference margin;  // runner-up minus winner (>= 0)

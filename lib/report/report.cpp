@@ -83,15 +83,17 @@ TextTable preset_table(const PresetVariants& p, const std::string& baseline) {
     const Variant& v = p.variants[i];
     std::string label = v.label;
     if (static_cast<int>(i) == p.best) label = "**" + label + "** (best)";
-    std::vector<std::string> row = {label,
-                                    number(v.weight_decay, 4),
-                                    runs_cell(v),
-                                    format_stat(v.final_val),
-                                    format_stat(v.best_val),
-                                    format_stat(v.val_minus_floor),
-                                    format_stat_significant(v.decay_budget),
-                                    format_stat(v.norm_decay, 2),
-                                    format_stat(v.norm_no_decay, 2)};
+    // Without decay the config's λ is unused: showing it would suggest it mattered.
+    std::vector<std::string> row = {
+        label,
+        v.decay_mode == "none" ? "— (no decay)" : number(v.weight_decay, 4),
+        runs_cell(v),
+        format_stat(v.final_val),
+        format_stat(v.best_val),
+        format_stat(v.val_minus_floor),
+        format_stat_significant(v.decay_budget),
+        format_stat(v.norm_decay, 2),
+        format_stat(v.norm_no_decay, 2)};
     if (any_baseline) {
       std::string delta = "—";
       if (v.baseline == static_cast<int>(i)) {
