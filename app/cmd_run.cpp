@@ -78,7 +78,10 @@ void register_run(CLI::App& app) {
                   "Run directory (default: <results>/<name or preset-scale>, never overwriting)");
   cmd->add_option("--results", args->results, "Base directory for default run directories")
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Threads for matrix products")->capture_default_str();
+  cmd->add_option("--threads", args->threads,
+                  "Threads: the batch is split between them (whole sequences); results depend "
+                  "on this only by fp32 rounding")
+      ->capture_default_str();
   cmd->add_flag("--force", args->force, "Replace the contents of an existing --out directory");
   cmd->add_flag("--save", args->save,
                 "Write the final weights to <run dir>/model.safetensors (fp32, PyTorch names)");

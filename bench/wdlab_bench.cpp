@@ -216,7 +216,7 @@ json run_one(const OneArgs& a) {
   const wdlab::RunConfig rc = make_run_config(a.family, s);
   const int B = s.B, T = s.T, N = B * T;
 
-  wdlab::Transformer<float> model(rc.model, B);
+  wdlab::Transformer<float> model(rc.model, B, a.threads);
   model.init_weights(kSeed);
   const double rss_model = rss_bytes();
   wdlab::DecayPlan plan =

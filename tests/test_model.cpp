@@ -97,8 +97,10 @@ TEST(Model, InitialLossIsNearUniform) {
 
 // Checks every parameter's gradient of the mean cross-entropy against central differences.
 // max_entries > 0 checks that many evenly strided entries of each tensor (big MoE presets).
-void check_whole_model(const ModelConfig& c, int B, int T, bool dropout, size_t max_entries = 0) {
-  Transformer<double> model(c, B);
+// threads > 1 splits the batch between workers (the sharded backward must be exact too).
+void check_whole_model(const ModelConfig& c, int B, int T, bool dropout, size_t max_entries = 0,
+                       int threads = 1) {
+  Transformer<double> model(c, B, threads);
   model.init_weights(11);
   // Larger-than-GPT-2 weights so that every path (attention pattern, GELU curvature, LayerNorm
   // gains) carries a gradient well above finite-difference noise.
@@ -164,6 +166,14 @@ TEST_P(FamilyGradient, WithDropout) {
   if (c.window >= c.block_size) c.window = 2;
   c.dropout = 0.1;
   check_whole_model(c, 1, 5, true, 24);
+}
+
+TEST_P(FamilyGradient, BatchSplitBetweenTwoWorkers) {
+  ModelConfig c = preset_model(GetParam());
+  c.block_size = 5;
+  if (c.window >= c.block_size) c.window = 2;
+  c.dropout = 0.1;
+  check_whole_model(c, 3, 5, true, 24, /*threads=*/2);  // shards of 1 and 2 sequences
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, FamilyGradient,

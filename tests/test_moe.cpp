@@ -190,8 +190,9 @@ struct Grads {
 
 void backward(Grads& g, const std::vector<double>& dout, MoeCache<double>& cache, const Problem& p,
               double aux_scale) {
+  MoeScratch<double> scratch(cache.max_N, cache.C, cache.H, cache.E, cache.K);
   moe_backward(g.inp.data(), g.router.data(), g.fc.data(), g.proj.data(), dout.data(), cache,
-               p.inp.data(), p.router.data(), p.fc.data(), p.proj.data(), p.s, aux_scale);
+               scratch, p.inp.data(), p.router.data(), p.fc.data(), p.proj.data(), p.s, aux_scale);
 }
 
 double forward(std::vector<double>& out, MoeCache<double>& cache, const Problem& p) {
@@ -620,8 +621,9 @@ TEST(Moe, FloatVsDouble) {
         fdfc(g.fc.size()), fdproj(g.proj.size());
     const double faux =
         moe_forward(fout.data(), cf, finp.data(), frouter.data(), ffc.data(), fproj.data(), s);
+    MoeScratch<float> fscratch(cf.max_N, cf.C, cf.H, cf.E, cf.K);
     moe_backward(fdinp.data(), fdrouter.data(), fdfc.data(), fdproj.data(), fdout.data(), cf,
-                 finp.data(), frouter.data(), ffc.data(), fproj.data(), s, 1.0f);
+                 fscratch, finp.data(), frouter.data(), ffc.data(), fproj.data(), s, 1.0f);
 
     EXPECT_TRUE(std::equal(cd.expert.begin(), cd.expert.end(), cf.expert.begin()));
     const double e_out = max_abs_diff(to_double(fout), out) / max_abs(out);

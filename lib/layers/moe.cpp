@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include "core/error.h"
 #include "core/gemm.h"
@@ -46,11 +47,17 @@ MoeCache<F>::MoeCache(int max_N_, int C_, int H_, int E_, int K_)
   token.assign(rows, 0);
   fraction.assign(sz(E), 0.0);
   mean_prob.assign(sz(E), 0.0);
+  prob_sum.assign(sz(E), 0.0);
   x.assign(rows * sz(C), F(0));
   gate_up.assign(rows * 2 * sz(H), F(0));
   act.assign(rows * sz(H), F(0));
   y.assign(rows * sz(C), F(0));
   fill.assign(sz(E), 0);
+}
+
+template <typename F>
+MoeScratch<F>::MoeScratch(int max_N_, int C, int H, int E, int K) : max_N(max_N_) {
+  const size_t rows = sz(max_N) * sz(K);
   dy.assign(rows * sz(C), F(0));
   dact.assign(rows * sz(H), F(0));
   dgate_up.assign(rows * 2 * sz(H), F(0));
@@ -156,6 +163,7 @@ double moe_forward(F* out, MoeCache<F>& cache, const F* inp, const F* router, co
   for (int e = 0; e < E; ++e) {
     double acc = 0.0;
     for (int n = 0; n < N; ++n) acc += c.probs[sz(n) * sz(E) + sz(e)];
+    c.prob_sum[sz(e)] = acc;
     c.mean_prob[sz(e)] = acc / N;
     aux += c.fraction[sz(e)] * c.mean_prob[sz(e)];
   }
@@ -163,14 +171,16 @@ double moe_forward(F* out, MoeCache<F>& cache, const F* inp, const F* router, co
 }
 
 template <typename F>
-void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache<F>& cache,
-                  const F* inp, const F* router, const F* fc, const F* proj, const MoeShape& s,
-                  F aux_scale) {
-  MoeCache<F>& c = cache;
+void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, const MoeCache<F>& cache,
+                  MoeScratch<F>& scratch, const F* inp, const F* router, const F* fc, const F* proj,
+                  const MoeShape& s, F aux_scale) {
+  const MoeCache<F>& c = cache;
+  MoeScratch<F>& t = scratch;
   WD_CHECK(c.N > 0 && s.N == c.N, "moe_backward: N = {} but the last forward had N = {}", s.N, c.N);
   WD_CHECK(s.C == c.C && s.H == c.H && s.E == c.E && s.K == c.K,
            "moe_backward: shape (C {}, H {}, E {}, K {}) differs from the cache's ({}, {}, {}, {})",
            s.C, s.H, s.E, s.K, c.C, c.H, c.E, c.K);
+  WD_CHECK(s.N <= t.max_N, "moe_backward: scratch holds {} tokens, got {}", t.max_N, s.N);
   const int N = s.N, C = s.C, H = s.H, E = s.E, K = s.K;
   const int rows = N * K;
 
@@ -180,7 +190,7 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
     for (int k = 0; k < K; ++k) {
       const size_t i = sz(n) * sz(K) + sz(k);
       const F w = c.weight[i];
-      F* dyr = c.dy.data() + sz(c.slot[i]) * sz(C);
+      F* dyr = t.dy.data() + sz(c.slot[i]) * sz(C);
       for (int j = 0; j < C; ++j) dyr[j] = w * d[j];
     }
   }
@@ -189,23 +199,23 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
   for (int e = 0; e < E; ++e) {
     const int r0 = c.offset[sz(e)], m = c.offset[sz(e) + 1] - r0;
     if (m == 0) continue;
-    const F* dy_e = c.dy.data() + sz(r0) * sz(C);
+    const F* dy_e = t.dy.data() + sz(r0) * sz(C);
     gemm(true, false, C, H, m, F(1), dy_e, C, c.act.data() + sz(r0) * sz(H), H, F(1),
          dproj + sz(e) * sz(C) * sz(H), H);
     gemm(false, false, m, H, C, F(1), dy_e, C, proj + sz(e) * sz(C) * sz(H), H, F(0),
-         c.dact.data() + sz(r0) * sz(H), H);
+         t.dact.data() + sz(r0) * sz(H), H);
   }
-  std::fill_n(c.dgate_up.begin(), sz(rows) * 2 * sz(H), F(0));
-  glu_backward(c.dgate_up.data(), c.dact.data(), c.gate_up.data(), rows, H, s.activation);
+  std::fill_n(t.dgate_up.begin(), sz(rows) * 2 * sz(H), F(0));
+  glu_backward(t.dgate_up.data(), t.dact.data(), c.gate_up.data(), rows, H, s.activation);
   // dfc_e += dgate_up_e^T x_e; d(x)_e = dgate_up_e fc_e, written over dy (no longer needed).
   for (int e = 0; e < E; ++e) {
     const int r0 = c.offset[sz(e)], m = c.offset[sz(e) + 1] - r0;
     if (m == 0) continue;
-    const F* dg_e = c.dgate_up.data() + sz(r0) * 2 * sz(H);
+    const F* dg_e = t.dgate_up.data() + sz(r0) * 2 * sz(H);
     const F* fc_e = fc + sz(e) * 2 * sz(H) * sz(C);
     gemm(true, false, 2 * H, C, m, F(1), dg_e, 2 * H, c.x.data() + sz(r0) * sz(C), C, F(1),
          dfc + sz(e) * 2 * sz(H) * sz(C), C);
-    gemm(false, false, m, C, 2 * H, F(1), dg_e, 2 * H, fc_e, C, F(0), c.dy.data() + sz(r0) * sz(C),
+    gemm(false, false, m, C, 2 * H, F(1), dg_e, 2 * H, fc_e, C, F(0), t.dy.data() + sz(r0) * sz(C),
          C);
   }
   // Scatter the expert-path input gradient back to the tokens (sum over k in double).
@@ -214,7 +224,7 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
     const int* sl = c.slot.data() + sz(n) * sz(K);
     for (int j = 0; j < C; ++j) {
       double acc = 0.0;
-      for (int k = 0; k < K; ++k) acc += c.dy[sz(sl[k]) * sz(C) + sz(j)];
+      for (int k = 0; k < K; ++k) acc += t.dy[sz(sl[k]) * sz(C) + sz(j)];
       di[j] = static_cast<F>(di[j] + acc);
     }
   }
@@ -235,7 +245,7 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
     const int* chosen = c.expert.data() + sz(n) * sz(K);
     const F* w = c.weight.data() + sz(n) * sz(K);
     const int* sl = c.slot.data() + sz(n) * sz(K);
-    double* dw = c.dweight.data() + sz(n) * sz(K);
+    double* dw = t.dweight.data() + sz(n) * sz(K);
     double wdw = 0.0;  // <w, dweight>
     for (int k = 0; k < K; ++k) {
       const F* yr = c.y.data() + sz(sl[k]) * sz(C);
@@ -256,7 +266,7 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
     };
     double pg = 0.0;
     for (int e = 0; e < E; ++e) pg += static_cast<double>(p[e]) * g(e);
-    F* dl = c.dlogits.data() + sz(n) * sz(E);
+    F* dl = t.dlogits.data() + sz(n) * sz(E);
     for (int e = 0; e < E; ++e) {
       double v = static_cast<double>(p[e]) * (g(e) - pg);
       if (!grok) {
@@ -268,22 +278,53 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache
     }
   }
   // drouter (E,C) += dlogits^T (E,N) @ inp (N,C); dinp (N,C) += dlogits (N,E) @ router (E,C).
-  gemm(true, false, E, C, N, F(1), c.dlogits.data(), E, inp, C, F(1), drouter, C);
-  gemm(false, false, N, C, E, F(1), c.dlogits.data(), E, router, C, F(1), dinp, C);
+  gemm(true, false, E, C, N, F(1), t.dlogits.data(), E, inp, C, F(1), drouter, C);
+  gemm(false, false, N, C, E, F(1), t.dlogits.data(), E, router, C, F(1), dinp, C);
+}
+
+template <typename F>
+double moe_merge_shards(const std::vector<MoeCache<F>*>& shards, double aux_coef) {
+  WD_CHECK(!shards.empty(), "moe_merge_shards: no shards");
+  const int E = shards[0]->E;
+  std::vector<double> prob_sum(sz(E), 0.0);
+  std::vector<int64_t> routed(sz(E), 0);
+  int64_t tokens = 0, slots = 0;
+  for (const MoeCache<F>* c : shards) {
+    WD_CHECK(c->E == E && c->K == shards[0]->K, "moe_merge_shards: shards of different layers");
+    tokens += c->N;
+    slots += static_cast<int64_t>(c->N) * c->K;
+    for (int e = 0; e < E; ++e) {
+      prob_sum[sz(e)] += c->prob_sum[sz(e)];
+      routed[sz(e)] += c->offset[sz(e) + 1] - c->offset[sz(e)];
+    }
+  }
+  double aux = 0.0;
+  for (int e = 0; e < E; ++e) {
+    const double f = static_cast<double>(routed[sz(e)]) / static_cast<double>(slots);
+    const double p = prob_sum[sz(e)] / static_cast<double>(tokens);
+    for (MoeCache<F>* c : shards) c->fraction[sz(e)] = f, c->mean_prob[sz(e)] = p;
+    aux += f * p;
+  }
+  return aux_coef == 0.0 ? 0.0 : aux_coef * E * aux;
 }
 
 // Explicit instantiations.
 template struct MoeCache<float>;
 template struct MoeCache<double>;
+template struct MoeScratch<float>;
+template struct MoeScratch<double>;
+template double moe_merge_shards<float>(const std::vector<MoeCache<float>*>&, double);
+template double moe_merge_shards<double>(const std::vector<MoeCache<double>*>&, double);
 template double moe_forward<float>(float*, MoeCache<float>&, const float*, const float*,
                                    const float*, const float*, const MoeShape&);
 template double moe_forward<double>(double*, MoeCache<double>&, const double*, const double*,
                                     const double*, const double*, const MoeShape&);
-template void moe_backward<float>(float*, float*, float*, float*, const float*, MoeCache<float>&,
-                                  const float*, const float*, const float*, const float*,
-                                  const MoeShape&, float);
+template void moe_backward<float>(float*, float*, float*, float*, const float*,
+                                  const MoeCache<float>&, MoeScratch<float>&, const float*,
+                                  const float*, const float*, const float*, const MoeShape&, float);
 template void moe_backward<double>(double*, double*, double*, double*, const double*,
-                                   MoeCache<double>&, const double*, const double*, const double*,
-                                   const double*, const MoeShape&, double);
+                                   const MoeCache<double>&, MoeScratch<double>&, const double*,
+                                   const double*, const double*, const double*, const MoeShape&,
+                                   double);
 
 }  // namespace wdlab

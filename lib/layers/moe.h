@@ -43,8 +43,8 @@ struct MoeShape {
 // The expert computations run on "grouped" rows: the N*K (token, expert) pairs sorted by expert,
 // and within an expert by ascending token index. Expert e owns grouped rows
 // offset[e] .. offset[e+1] (possibly none), so each expert is one contiguous gemm.
-// Memory: (2C + 3H) * max_N*K values kept for backward, (C + 3H) * max_N*K backward scratch,
-// plus O(max_N * (E + K)).
+// Memory: (2C + 3H) * max_N*K values kept for backward plus O(max_N * (E + K)); backward's
+// working space is a separate MoeScratch, which every layer of a model can share.
 template <typename F>
 struct MoeCache {
   MoeCache(int max_N, int C, int H, int E, int K);
@@ -64,6 +64,7 @@ struct MoeCache {
   std::vector<int> token;         // (max_N*K) token of each grouped row
   std::vector<double> fraction;   // (E) f_e: share of the N*K slots routed to expert e
   std::vector<double> mean_prob;  // (E) P_e: mean over tokens of probs(:, e)
+  std::vector<double> prob_sum;   // (E) sum over tokens of probs(:, e), in double
 
   // Grouped activations kept for backward, max_N*K rows.
   std::vector<F> x;        // (rows, C) gathered input rows
@@ -71,8 +72,15 @@ struct MoeCache {
   std::vector<F> act;      // (rows, H) GLU output, the proj input
   std::vector<F> y;        // (rows, C) expert output before the routing weight
 
-  // Scratch (contents meaningless between calls).
-  std::vector<int> fill;        // (E) grouping counters
+  std::vector<int> fill;  // (E) grouping counters (scratch)
+};
+
+// Backward's working space for up to max_N tokens (contents meaningless between calls).
+template <typename F>
+struct MoeScratch {
+  MoeScratch(int max_N, int C, int H, int E, int K);
+
+  int max_N;
   std::vector<F> dy;            // (rows, C) weight * dout per grouped row; then d(x)
   std::vector<F> dact;          // (rows, H)
   std::vector<F> dgate_up;      // (rows, 2H)
@@ -89,8 +97,15 @@ double moe_forward(F* out, MoeCache<F>& cache, const F* inp, const F* router, co
 // Accumulates dinp (N,C), drouter (E,C), dfc (E,2H,C), dproj (E,C,H) for the loss
 // sum(dout * out) + aux_scale * aux (aux_scale is the weight the caller gave the aux loss, e.g. 1).
 template <typename F>
-void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, MoeCache<F>& cache,
-                  const F* inp, const F* router, const F* fc, const F* proj, const MoeShape& s,
-                  F aux_scale);
+void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, const MoeCache<F>& cache,
+                  MoeScratch<F>& scratch, const F* inp, const F* router, const F* fc, const F* proj,
+                  const MoeShape& s, F aux_scale);
+
+// One layer's forward run on a batch split into shards (one cache per shard, in batch order):
+// sets every cache's fraction and mean_prob to the whole batch's and returns the whole batch's
+// aux loss (0 when aux_coef is 0), so the balance loss does not depend on how the batch was split.
+// Backward of shard s then takes aux_scale * N_s / N.
+template <typename F>
+double moe_merge_shards(const std::vector<MoeCache<F>*>& shards, double aux_coef);
 
 }  // namespace wdlab

@@ -1,4 +1,6 @@
 #include "layers/residual.h"
+
+#include <algorithm>
 #include "core/multiversion.h"
 
 #include "core/error.h"
@@ -7,14 +9,12 @@
 namespace wdlab {
 
 template <typename F>
-WD_MULTIVERSION
-void residual_forward(F* out, const F* a, const F* b, size_t n) {
+WD_MULTIVERSION void residual_forward(F* out, const F* a, const F* b, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 template <typename F>
-WD_MULTIVERSION
-void residual_backward(F* da, F* db, const F* dout, size_t n) {
+WD_MULTIVERSION void residual_backward(F* da, F* db, const F* dout, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     da[i] += dout[i];
     db[i] += dout[i];
@@ -22,22 +22,27 @@ void residual_backward(F* da, F* db, const F* dout, size_t n) {
 }
 
 template <typename F>
-void dropout_forward(F* out, F* mask, const F* inp, size_t n, double p, Rng& rng) {
+void dropout_mask(F* mask, size_t n, double p, Rng& rng) {
   WD_CHECK(p >= 0.0 && p < 1.0, "dropout: p must be in [0, 1), got {}", p);
   if (p == 0.0) {
     // No draws, so turning dropout off leaves every later use of this stream unchanged.
-    for (size_t i = 0; i < n; ++i) {
-      out[i] = inp[i];
-      mask[i] = F(1);
-    }
+    std::fill(mask, mask + n, F(1));
     return;
   }
   // Keep with probability 1-p: uniform() is in [0, 1), so P(u >= p) = 1-p.
   const F keep = static_cast<F>(1.0 / (1.0 - p));
-  for (size_t i = 0; i < n; ++i) {
-    mask[i] = rng.uniform() >= p ? keep : F(0);
-    out[i] = inp[i] * mask[i];
-  }
+  for (size_t i = 0; i < n; ++i) mask[i] = rng.uniform() >= p ? keep : F(0);
+}
+
+template <typename F>
+void dropout_apply(F* out, const F* mask, const F* inp, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = inp[i] * mask[i];
+}
+
+template <typename F>
+void dropout_forward(F* out, F* mask, const F* inp, size_t n, double p, Rng& rng) {
+  dropout_mask(mask, n, p, rng);
+  dropout_apply(out, mask, inp, n);
 }
 
 template <typename F>
@@ -51,6 +56,10 @@ template void residual_backward<float>(float*, float*, const float*, size_t);
 template void residual_backward<double>(double*, double*, const double*, size_t);
 template void dropout_forward<float>(float*, float*, const float*, size_t, double, Rng&);
 template void dropout_forward<double>(double*, double*, const double*, size_t, double, Rng&);
+template void dropout_mask<float>(float*, size_t, double, Rng&);
+template void dropout_mask<double>(double*, size_t, double, Rng&);
+template void dropout_apply<float>(float*, const float*, const float*, size_t);
+template void dropout_apply<double>(double*, const double*, const double*, size_t);
 template void dropout_backward<float>(float*, const float*, const float*, size_t);
 template void dropout_backward<double>(double*, const double*, const double*, size_t);
 

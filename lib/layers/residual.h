@@ -20,6 +20,14 @@ void residual_backward(F* da, F* db, const F* dout, size_t n);
 template <typename F>
 void dropout_forward(F* out, F* mask, const F* inp, size_t n, double p, Rng& rng);
 
+// dropout_forward in two halves: draw the mask (the only part that consumes rng, so a batch
+// split into shards can draw its masks in batch order and apply them in parallel), then
+// out = inp * mask.
+template <typename F>
+void dropout_mask(F* mask, size_t n, double p, Rng& rng);
+template <typename F>
+void dropout_apply(F* out, const F* mask, const F* inp, size_t n);
+
 // dinp += mask * dout
 template <typename F>
 void dropout_backward(F* dinp, const F* dout, const F* mask, size_t n);

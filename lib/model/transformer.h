@@ -10,7 +10,7 @@
 //   logits = N_f(x) @ W_out^T * logit_multiplier               W_out = wte when tied
 //   loss = mean cross-entropy (+ z-loss + MoE load-balancing loss)
 //
-//   Transformer<float> model(config, /*max_batch=*/8);
+//   Transformer<float> model(config, /*max_batch=*/8, /*threads=*/2);
 //   model.init_weights(seed);
 //   ModelLoss loss = model.forward(tokens, targets, B, T, &dropout_rng);
 //   model.zero_grad();
@@ -18,7 +18,14 @@
 //
 // Parameters live in one arena described by table() (names and kinds: configs/README.md);
 // gradients are an arena of the same layout. Activations are allocated once, for max_batch x
-// block_size, in the constructor. F is float for training and double for gradient checks.
+// block_size, in the constructor; backward's working buffers are one set shared by all blocks.
+// F is float for training and double for gradient checks.
+//
+// Threads: the batch is split into one shard of whole sequences per worker (data parallelism).
+// Each worker runs forward and backward of its shard with single-threaded BLAS into its own
+// gradient arena; the arenas are then summed in a fixed order. The loss, the MoE balance loss
+// and the dropout masks are those of the whole batch, so a different thread count changes
+// results only by fp32 rounding, and a fixed one gives the same bits every time.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,7 @@
 #include <vector>
 
 #include "core/param_table.h"
+#include "core/worker_pool.h"
 #include "model/model_config.h"
 
 namespace wdlab {
@@ -42,12 +50,15 @@ struct ModelLoss {
 template <typename F>
 class Transformer {
  public:
-  Transformer(const ModelConfig& config, int max_batch);
+  // threads > 1 starts that many workers (at most max_batch are used) and sets OpenBLAS to one
+  // thread for the process: the workers are the parallelism.
+  Transformer(const ModelConfig& config, int max_batch, int threads = 1);
   ~Transformer();
   Transformer(const Transformer&) = delete;
   Transformer& operator=(const Transformer&) = delete;
 
   const ModelConfig& config() const { return config_; }
+  int threads() const { return static_cast<int>(shards_.size()); }
   const ParamTable& table() const { return table_; }
   std::vector<F>& params() { return params_; }
   const std::vector<F>& params() const { return params_; }
@@ -66,25 +77,33 @@ class Transformer {
   void backward();
 
  private:
-  struct Layer;
-  struct Buffers;
+  struct BlockRows;
+  struct TopRows;
+  struct BlockActivations;
+  struct Shard;
 
-  F* param(size_t row) { return params_.data() + table_[row].offset; }
-  F* grad(size_t row) { return grads_.data() + table_[row].offset; }
+  const F* param(size_t row) const { return params_.data() + table_[row].offset; }
   const F* param_or_null(size_t row) const;  // row == kNone -> nullptr
-  F* grad_or_null(size_t row);
-  void norm_forward(F* out, F* mean, F* rstd, const F* in, size_t gain, size_t bias, int N);
-  void norm_backward(F* din, const F* dout, const F* in, const F* mean, const F* rstd, size_t gain,
-                     size_t bias, int N);
+  F* grad(Shard& sh, size_t row) const;
+  F* grad_or_null(Shard& sh, size_t row) const;
+  void norm_forward(F* out, F* mean, F* rstd, const F* in, size_t gain, size_t bias, int N) const;
+  void norm_backward(Shard& sh, F* din, const F* dout, const F* in, const F* mean, const F* rstd,
+                     size_t gain, size_t bias, int N) const;
+  void draw_dropout_masks(Rng& rng);
+  void forward_shard(Shard& sh);
+  void backward_shard(Shard& sh);
+  void sum_shard_grads(int worker);
 
   ModelConfig config_;
   int max_batch_;
   ParamTable table_;
   std::vector<F> params_, grads_;
-  std::vector<Layer> layers_;  // parameter rows and activations of each block
-  std::unique_ptr<Buffers> top_;
-  std::vector<int> tokens_, targets_;
-  int B_ = 0, T_ = 0;
+  std::vector<BlockRows> blocks_;  // parameter rows of each block
+  std::unique_ptr<TopRows> top_;
+  std::vector<F> rope_cos_, rope_sin_;
+  std::vector<std::unique_ptr<Shard>> shards_;  // one per worker
+  std::unique_ptr<WorkerPool> pool_;
+  int B_ = 0, T_ = 0, active_ = 0;  // last forward's batch; shards that hold part of it
   bool dropout_on_ = false;
 };
 

@@ -10,8 +10,8 @@
 #include "core/rng.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
-#include "io/safetensors.h"
 #include "io/metrics_log.h"
+#include "io/safetensors.h"
 #include "optim/grad_clip.h"
 
 namespace wdlab {
@@ -50,7 +50,7 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
                                    config_.data.train_tokens, config_.data.val_tokens, T);
   }
   config_.model.vocab_size = data_.vocab_size;
-  model_ = std::make_unique<Transformer<float>>(config_.model, config_.train.batch_size);
+  model_ = std::make_unique<Transformer<float>>(config_.model, config_.train.batch_size, threads_);
   model_->init_weights(config_.seed);
   DecayPlan plan =
       build_decay_plan(model_->table(), config_.optim.decay_scope, config_.optim.decay_rules);

@@ -1,0 +1,71 @@
+#include "core/worker_pool.h"
+
+#include "core/error.h"
+
+namespace wdlab {
+
+WorkerPool::WorkerPool(int workers) : workers_(workers) {
+  WD_CHECK(workers >= 1, "worker pool: need at least 1 worker, got {}", workers);
+  threads_.reserve(static_cast<size_t>(workers - 1));
+  for (int w = 1; w < workers; ++w) threads_.emplace_back([this, w] { loop(w); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  start_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void WorkerPool::run(const std::function<void(int)>& task) {
+  if (workers_ == 1) {
+    task(0);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    task_ = &task;
+    pending_ = workers_ - 1;
+    error_ = nullptr;
+    ++generation_;
+  }
+  start_.notify_all();
+  std::exception_ptr mine;
+  try {
+    task(0);
+  } catch (...) {
+    mine = std::current_exception();
+  }
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return pending_ == 0; });
+  task_ = nullptr;
+  if (mine) std::rethrow_exception(mine);
+  if (error_) std::rethrow_exception(error_);
+}
+
+void WorkerPool::loop(int worker) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int)>* task = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      task = task_;
+    }
+    std::exception_ptr error;
+    try {
+      (*task)(worker);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(mutex_);
+    if (error && !error_) error_ = error;
+    if (--pending_ == 0) done_.notify_one();
+  }
+}
+
+}  // namespace wdlab

@@ -1,0 +1,49 @@
+// A fixed set of threads that run one task per worker and wait for all of them: the engine's
+// only thread pool. The model splits a batch into one shard per worker (data parallelism), so a
+// step has a handful of parallel regions, each long enough that a condition-variable wake-up is
+// cheap next to it. BLAS runs single-threaded inside the workers: one pool, never two fighting
+// over the same cores.
+//
+//   WorkerPool pool(2);                              // the caller plus one background thread
+//   pool.run([&](int worker) { work_on(shard[worker]); });   // worker 0 runs on the caller
+//
+// run() returns when every worker has finished; the first exception thrown by a task is
+// rethrown on the caller (the others still run to completion, so no task outlives the call).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace wdlab {
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(int workers);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  int size() const { return workers_; }
+  // task(w) for every w in [0, size()), w == 0 on the calling thread. Not reentrant.
+  void run(const std::function<void(int)>& task);
+
+ private:
+  void loop(int worker);
+
+  int workers_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable start_, done_;
+  const std::function<void(int)>* task_ = nullptr;
+  uint64_t generation_ = 0;  // bumped per run(); a worker runs each generation once
+  int pending_ = 0;          // background workers still busy with this generation
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace wdlab
