@@ -257,9 +257,9 @@ json run_one(const OneArgs& a) {
     model.zero_grad();
     model.backward();
     const auto t2 = Clock::now();
-    grad_norm_last =
-        wdlab::clip_grad_norm(model.grads().data(), model.grads().size(), rc.optim.grad_clip);
-    opt.step(model.params().data(), model.grads().data(), kLr, kLr);
+    grad_norm_last = wdlab::clip_grad_norm(model.grads().data(), model.grads().size(),
+                                           rc.optim.grad_clip, &model.workers());
+    opt.step(model.params().data(), model.grads().data(), kLr, kLr, &model.workers());
     const auto t3 = Clock::now();
     if (i == 0) loss_first = loss.total();
     loss_last = loss.total();

@@ -6,13 +6,40 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 #include "core/rng.h"
 #include "core/worker_pool.h"
 #include "model/transformer.h"
+#include "optim/grad_clip.h"
+#include "optim/optimizer.h"
 #include "run/config.h"
 #include "test_util.h"
+
+// Every allocation in this test binary goes through here, so a test can count the ones made
+// while a training step runs.
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// (GCC cannot see that these two pair up with the replaced operator new below.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+#pragma GCC diagnostic pop
 
 namespace wdlab {
 namespace {
@@ -104,6 +131,43 @@ TEST(DataParallel, MoreThreadsThanSequencesLeavesTheRestIdle) {
   const StepResult many = step<double>(c, 1, 4, false);
   EXPECT_EQ(one.loss.ce, many.loss.ce);
   EXPECT_EQ(one.grads, many.grads);
+}
+
+// After the first step, a training step (forward, backward, clipping, optimizer) allocates
+// nothing, with one worker or several, dense or MoE.
+TEST(DataParallel, TrainingStepAllocatesNothing) {
+  for (const char* family : {"gpt2", "mixtral"}) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::string(family) + ", " + std::to_string(threads) + " threads");
+      const RunConfig run = [&] {
+        RunConfig r = parse_run_config(resolve_config(load_preset(family), "parity", {}));
+        r.model.vocab_size = r.data.synthetic.vocab_size;
+        r.model.dropout = 0.1;
+        return r;
+      }();
+      const int B = 4, T = run.model.block_size;
+      Transformer<float> model(run.model, B, threads);
+      model.init_weights(1);
+      Optimizer opt(model.table(), build_decay_plan(model.table(), DecayScope::selective, {}),
+                    run.optim.options);
+      std::vector<int> tokens(static_cast<size_t>(B) * T, 1), targets(tokens.size(), 2);
+      Rng drop(5);
+      auto train_step = [&] {
+        model.forward(tokens.data(), targets.data(), B, T, &drop);
+        model.zero_grad();
+        model.backward();
+        clip_grad_norm(model.grads().data(), model.grads().size(), 1.0, &model.workers());
+        opt.step(model.params().data(), model.grads().data(), 1e-3, 1e-3, &model.workers());
+      };
+      train_step();
+      g_allocations = 0;
+      g_counting = true;
+      train_step();
+      train_step();
+      g_counting = false;
+      EXPECT_EQ(g_allocations.load(), 0);
+    }
+  }
 }
 
 TEST(WorkerPool, RunsEveryWorkerOnceAndWaitsForAll) {

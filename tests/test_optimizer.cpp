@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "core/param_table.h"
+#include "core/rng.h"
+#include "core/worker_pool.h"
 #include "optim/grad_clip.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer.h"
@@ -72,12 +74,13 @@ struct OptRun {
 OptRun run_optimizer(const ParamTable& table, const DecayPlan& plan,
                      const OptimizerOptions& options, const std::vector<float>& init,
                      const std::vector<std::vector<float>>& grads, const std::vector<double>& lrs,
-                     double lr_peak) {
+                     double lr_peak, WorkerPool* pool = nullptr) {
   Optimizer opt(table, plan, options);
   OptRun run;
   run.params = init;
   for (size_t t = 0; t < lrs.size(); ++t) {
-    StepDecay d = opt.step(run.params.data(), grads[t % grads.size()].data(), lrs[t], lr_peak);
+    StepDecay d =
+        opt.step(run.params.data(), grads[t % grads.size()].data(), lrs[t], lr_peak, pool);
     run.per_step.push_back(d.per_step);
   }
   run.m = opt.first_moment();
@@ -378,6 +381,25 @@ TEST(OptimizerProperties, ZeroDecayIsBitIdenticalAcrossModesScalingsScopes) {
     }
     // ...and the runs did move the weights.
     EXPECT_FALSE(bitwise_equal(base.params.data(), kInit.data(), 16));
+  }
+}
+
+// Workers update contiguous slices of the arena (cutting through tensors here: 16 elements in
+// slices of 5, 5 and 6): every element still gets the same arithmetic, so the bits are the same.
+TEST(OptimizerProperties, WorkerSlicesGiveTheSameBits) {
+  const ParamTable table = small_table();
+  WorkerPool pool(3);
+  for (OptimizerKind kind : kKinds) {
+    for (DecayMode mode : kModes) {
+      SCOPED_TRACE(describe(kind, mode, DecayScaling::lr, DecayScope::selective));
+      const DecayPlan plan = build_decay_plan(table, DecayScope::selective, {});
+      const OptimizerOptions o = make_options(kind, mode, DecayScaling::lr, kLambda);
+      const OptRun alone = run_optimizer(table, plan, o, kInit, kGrads, sweep_lrs(), 0.05);
+      const OptRun split = run_optimizer(table, plan, o, kInit, kGrads, sweep_lrs(), 0.05, &pool);
+      EXPECT_TRUE(bitwise_equal(alone.params.data(), split.params.data(), 16));
+      EXPECT_TRUE(bitwise_equal(alone.m.data(), split.m.data(), 16));
+      EXPECT_FALSE(bitwise_equal(alone.params.data(), kInit.data(), 16));
+    }
   }
 }
 
@@ -708,6 +730,19 @@ TEST(GradClip, NoOpBelowThresholdOrDisabled) {
   EXPECT_TRUE(bitwise_equal(g.data(), orig.data(), 3));
   clip_grad_norm(g.data(), g.size(), -1.0);
   EXPECT_TRUE(bitwise_equal(g.data(), orig.data(), 3));
+}
+
+TEST(GradClip, WorkersSumSlicesInOrder) {
+  std::vector<float> g(1001);
+  Rng rng(3);
+  for (float& x : g) x = static_cast<float>(rng.normal());
+  std::vector<float> a = g, b = g;
+  WorkerPool pool(3);
+  const double alone = clip_grad_norm(a.data(), a.size(), 1.0);
+  const double split = clip_grad_norm(b.data(), b.size(), 1.0, &pool);
+  EXPECT_NEAR(split, alone, 1e-12 * alone);
+  EXPECT_EQ(split, clip_grad_norm(g.data(), g.size(), 0.0, &pool));  // same bits every time
+  EXPECT_TRUE(bitwise_equal(a.data(), b.data(), a.size()));
 }
 
 TEST(GradClip, NormAccumulatesInDouble) {

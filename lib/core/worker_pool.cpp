@@ -19,14 +19,15 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkerPool::run(const std::function<void(int)>& task) {
+void WorkerPool::run_erased(Erased call, void* task) {
   if (workers_ == 1) {
-    task(0);
+    call(task, 0);
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    task_ = &task;
+    call_ = call;
+    task_ = task;
     pending_ = workers_ - 1;
     error_ = nullptr;
     ++generation_;
@@ -34,13 +35,13 @@ void WorkerPool::run(const std::function<void(int)>& task) {
   start_.notify_all();
   std::exception_ptr mine;
   try {
-    task(0);
+    call(task, 0);
   } catch (...) {
     mine = std::current_exception();
   }
   std::unique_lock lock(mutex_);
   done_.wait(lock, [&] { return pending_ == 0; });
-  task_ = nullptr;
+  call_ = nullptr, task_ = nullptr;
   if (mine) std::rethrow_exception(mine);
   if (error_) std::rethrow_exception(error_);
 }
@@ -48,17 +49,18 @@ void WorkerPool::run(const std::function<void(int)>& task) {
 void WorkerPool::loop(int worker) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int)>* task = nullptr;
+    Erased call = nullptr;
+    void* task = nullptr;
     {
       std::unique_lock lock(mutex_);
       start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
-      task = task_;
+      call = call_, task = task_;
     }
     std::exception_ptr error;
     try {
-      (*task)(worker);
+      call(task, worker);
     } catch (...) {
       error = std::current_exception();
     }

@@ -14,9 +14,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace wdlab {
@@ -29,17 +29,26 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   int size() const { return workers_; }
-  // task(w) for every w in [0, size()), w == 0 on the calling thread. Not reentrant.
-  void run(const std::function<void(int)>& task);
+  // task(w) for every w in [0, size()), w == 0 on the calling thread. Not reentrant. The task is
+  // passed by reference, never copied: a run allocates nothing.
+  template <typename Task>
+  void run(Task&& task) {
+    using T = std::remove_reference_t<Task>;
+    run_erased([](void* t, int w) { (*static_cast<T*>(t))(w); },
+               const_cast<void*>(static_cast<const void*>(&task)));
+  }
 
  private:
+  using Erased = void (*)(void* task, int worker);
+  void run_erased(Erased call, void* task);
   void loop(int worker);
 
   int workers_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable start_, done_;
-  const std::function<void(int)>* task_ = nullptr;
+  Erased call_ = nullptr;
+  void* task_ = nullptr;
   uint64_t generation_ = 0;  // bumped per run(); a worker runs each generation once
   int pending_ = 0;          // background workers still busy with this generation
   bool stopping_ = false;

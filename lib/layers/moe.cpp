@@ -286,22 +286,22 @@ template <typename F>
 double moe_merge_shards(const std::vector<MoeCache<F>*>& shards, double aux_coef) {
   WD_CHECK(!shards.empty(), "moe_merge_shards: no shards");
   const int E = shards[0]->E;
-  std::vector<double> prob_sum(sz(E), 0.0);
-  std::vector<int64_t> routed(sz(E), 0);
   int64_t tokens = 0, slots = 0;
   for (const MoeCache<F>* c : shards) {
     WD_CHECK(c->E == E && c->K == shards[0]->K, "moe_merge_shards: shards of different layers");
     tokens += c->N;
     slots += static_cast<int64_t>(c->N) * c->K;
-    for (int e = 0; e < E; ++e) {
-      prob_sum[sz(e)] += c->prob_sum[sz(e)];
-      routed[sz(e)] += c->offset[sz(e) + 1] - c->offset[sz(e)];
-    }
   }
   double aux = 0.0;
   for (int e = 0; e < E; ++e) {
-    const double f = static_cast<double>(routed[sz(e)]) / static_cast<double>(slots);
-    const double p = prob_sum[sz(e)] / static_cast<double>(tokens);
+    double prob_sum = 0.0;
+    int64_t routed = 0;
+    for (const MoeCache<F>* c : shards) {
+      prob_sum += c->prob_sum[sz(e)];
+      routed += c->offset[sz(e) + 1] - c->offset[sz(e)];
+    }
+    const double f = static_cast<double>(routed) / static_cast<double>(slots);
+    const double p = prob_sum / static_cast<double>(tokens);
     for (MoeCache<F>* c : shards) c->fraction[sz(e)] = f, c->mean_prob[sz(e)] = p;
     aux += f * p;
   }

@@ -207,6 +207,7 @@ Transformer<F>::Transformer(const ModelConfig& config, int max_batch, int thread
   }
   // One pool of threads: BLAS calls inside the workers stay on their thread.
   if (workers > 1) blas_set_threads(1);
+  moe_caches_.reserve(static_cast<size_t>(workers));
   pool_ = std::make_unique<WorkerPool>(workers);
 }
 
@@ -324,9 +325,10 @@ ModelLoss Transformer<F>::forward(const int* tokens, const int* targets, int B, 
   }
   if (c.is_moe()) {
     // The balance loss sees the routing of the whole batch, not of each shard.
-    std::vector<MoeCache<F>*> caches(static_cast<size_t>(active_));
+    std::vector<MoeCache<F>*>& caches = moe_caches_;  // reused: no allocation in the step
     for (size_t l = 0; l < blocks_.size(); ++l) {
-      for (int w = 0; w < active_; ++w) caches[w] = shards_[w]->blocks[l].moe.get();
+      caches.clear();
+      for (int w = 0; w < active_; ++w) caches.push_back(shards_[w]->blocks[l].moe.get());
       loss.aux += moe_merge_shards(caches, c.moe.aux_loss_coef);
     }
   }
@@ -458,7 +460,10 @@ void Transformer<F>::forward_shard(Shard& sh) {
 
 template <typename F>
 void Transformer<F>::zero_grad() {
-  std::fill(grads_.begin(), grads_.end(), F(0));
+  const size_t P = grads_.size(), K = shards_.size();
+  pool_->run([&](int w) {
+    std::fill(grads_.begin() + P * w / K, grads_.begin() + P * (w + 1) / K, F(0));
+  });
 }
 
 template <typename F>

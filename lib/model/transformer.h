@@ -39,6 +39,8 @@
 namespace wdlab {
 
 class Rng;
+template <typename F>
+struct MoeCache;
 
 struct ModelLoss {
   double ce = 0.0;      // mean cross-entropy: what is reported and compared
@@ -59,6 +61,8 @@ class Transformer {
 
   const ModelConfig& config() const { return config_; }
   int threads() const { return static_cast<int>(shards_.size()); }
+  // The model's workers, for the rest of the step (gradient clipping, optimizer) to share.
+  WorkerPool& workers() { return *pool_; }
   const ParamTable& table() const { return table_; }
   std::vector<F>& params() { return params_; }
   const std::vector<F>& params() const { return params_; }
@@ -103,7 +107,8 @@ class Transformer {
   std::vector<F> rope_cos_, rope_sin_;
   std::vector<std::unique_ptr<Shard>> shards_;  // one per worker
   std::unique_ptr<WorkerPool> pool_;
-  int B_ = 0, T_ = 0, active_ = 0;  // last forward's batch; shards that hold part of it
+  std::vector<MoeCache<F>*> moe_caches_;  // forward's list of one layer's shard caches
+  int B_ = 0, T_ = 0, active_ = 0;        // last forward's batch; shards that hold part of it
   bool dropout_on_ = false;
 };
 

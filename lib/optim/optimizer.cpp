@@ -1,6 +1,7 @@
 #include "optim/optimizer.h"
 #include "core/multiversion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -42,8 +43,8 @@ struct SgdScalars {
 // shift: the decay survives statistically and accumulates over many steps (tests/test_optimizer.cpp
 // checks this). For larger d the fused form equals torch's w(1-d) - u up to ordinary rounding.
 template <bool kCoupled, bool kDecoupled>
-WD_MULTIVERSION
-void adam_update(float* w, const float* g, float* m, float* v, size_t n, const AdamScalars& s) {
+WD_MULTIVERSION void adam_update(float* w, const float* g, float* m, float* v, size_t n,
+                                 const AdamScalars& s) {
   for (size_t i = 0; i < n; ++i) {
     float grad = g[i];
     if constexpr (kCoupled) grad = grad + s.l2 * w[i];
@@ -64,8 +65,8 @@ void adam_update(float* w, const float* g, float* m, float* v, size_t n, const A
 
 // torch.optim.SGD with dampening 0, nesterov off: buf = g at t = 1, else momentum * buf + g.
 template <bool kCoupled, bool kDecoupled>
-WD_MULTIVERSION
-void sgd_update(float* w, const float* g, float* buf, size_t n, const SgdScalars& s, bool first) {
+WD_MULTIVERSION void sgd_update(float* w, const float* g, float* buf, size_t n, const SgdScalars& s,
+                                bool first) {
   for (size_t i = 0; i < n; ++i) {
     float grad = g[i];
     if constexpr (kCoupled) grad = grad + s.l2 * w[i];
@@ -118,7 +119,28 @@ Optimizer::Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions o
   m_.assign(table_.total(), 0.0f);
 }
 
-StepDecay Optimizer::step(float* params, const float* grads, double lr, double lr_peak) {
+// Calls f(tensor row, first element, count) for the pieces of every tensor, split at the workers'
+// slice boundaries (the arena cut into pool->size() contiguous parts, tensors in table order).
+template <typename Fn>
+void Optimizer::for_each_slice(WorkerPool* pool, const Fn& f) const {
+  const size_t total = table_.total();
+  auto slice = [&](size_t lo, size_t hi) {
+    for (size_t i = 0; i < table_.size(); ++i) {
+      const ParamInfo& p = table_[i];
+      const size_t a = std::max(lo, p.offset), b = std::min(hi, p.offset + p.numel);
+      if (a < b) f(i, a, b - a);
+    }
+  };
+  if (pool == nullptr || pool->size() == 1) {
+    slice(0, total);
+    return;
+  }
+  const size_t K = static_cast<size_t>(pool->size());
+  pool->run([&](int w) { slice(total * w / K, total * (w + 1) / K); });
+}
+
+StepDecay Optimizer::step(float* params, const float* grads, double lr, double lr_peak,
+                          WorkerPool* pool) {
   WD_CHECK(lr >= 0.0 && std::isfinite(lr), "optimizer: lr must be finite and >= 0, got {}", lr);
   WD_CHECK(m_.size() == table_.total(),
            "optimizer: the parameter table changed size after the optimizer was built");
@@ -149,20 +171,19 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
     s.eps = static_cast<float>(o.eps);
     s.l2 = static_cast<float>(lambda);
     s.shrink = static_cast<float>(d);
-    for (size_t i = 0; i < table_.size(); ++i) {
-      const ParamInfo& p = table_[i];
-      float* w = params + p.offset;
-      const float* g = grads + p.offset;
-      float* m = m_.data() + p.offset;
-      float* v = v_.data() + p.offset;
+    for_each_slice(pool, [&](size_t i, size_t lo, size_t n) {
+      float* w = params + lo;
+      const float* g = grads + lo;
+      float* m = m_.data() + lo;
+      float* v = v_.data() + lo;
       if (!any_decay || !plan_.decays[i]) {
-        adam_update<false, false>(w, g, m, v, p.numel, s);
+        adam_update<false, false>(w, g, m, v, n, s);
       } else if (coupled) {
-        adam_update<true, false>(w, g, m, v, p.numel, s);
+        adam_update<true, false>(w, g, m, v, n, s);
       } else {
-        adam_update<false, true>(w, g, m, v, p.numel, s);
+        adam_update<false, true>(w, g, m, v, n, s);
       }
-    }
+    });
   } else {
     SgdScalars s{};
     s.momentum = static_cast<float>(o.momentum);
@@ -170,19 +191,18 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
     s.l2 = static_cast<float>(lambda);
     s.shrink = static_cast<float>(d);
     const bool first = t_ == 1;
-    for (size_t i = 0; i < table_.size(); ++i) {
-      const ParamInfo& p = table_[i];
-      float* w = params + p.offset;
-      const float* g = grads + p.offset;
-      float* buf = m_.data() + p.offset;
+    for_each_slice(pool, [&](size_t i, size_t lo, size_t n) {
+      float* w = params + lo;
+      const float* g = grads + lo;
+      float* buf = m_.data() + lo;
       if (!any_decay || !plan_.decays[i]) {
-        sgd_update<false, false>(w, g, buf, p.numel, s, first);
+        sgd_update<false, false>(w, g, buf, n, s, first);
       } else if (coupled) {
-        sgd_update<true, false>(w, g, buf, p.numel, s, first);
+        sgd_update<true, false>(w, g, buf, n, s, first);
       } else {
-        sgd_update<false, true>(w, g, buf, p.numel, s, first);
+        sgd_update<false, true>(w, g, buf, n, s, first);
       }
-    }
+    });
   }
   return out;
 }

@@ -18,6 +18,7 @@
 //
 //   Optimizer opt(table, plan, options);
 //   StepDecay d = opt.step(params, grads, lr_t, lr_peak);
+//   opt.step(params, grads, lr_t, lr_peak, &pool);   // the arena split between the pool's workers
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/param_table.h"
+#include "core/worker_pool.h"
 #include "optim/param_groups.h"
 
 namespace wdlab {
@@ -60,7 +62,10 @@ class Optimizer {
   Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions options);
 
   // One update of every tensor in place. grads is read only (coupled decay is added on the fly).
-  StepDecay step(float* params, const float* grads, double lr, double lr_peak);
+  // With a pool, each worker updates its own contiguous slice of the arena: every element gets
+  // the same arithmetic, so the result does not depend on the number of workers.
+  StepDecay step(float* params, const float* grads, double lr, double lr_peak,
+                 WorkerPool* pool = nullptr);
 
   int64_t steps_taken() const { return t_; }
   const DecayPlan& plan() const { return plan_; }
@@ -74,6 +79,9 @@ class Optimizer {
   OptimizerOptions options_;
   int64_t t_ = 0;
   std::vector<float> m_, v_;
+
+  template <typename Fn>
+  void for_each_slice(WorkerPool* pool, const Fn& f) const;
 };
 
 std::string_view to_string(OptimizerKind kind);

@@ -170,8 +170,8 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     const double objective = loss.total();
     model.zero_grad();
     model.backward();
-    const double grad_norm =
-        clip_grad_norm(model.grads().data(), model.grads().size(), c.optim.grad_clip);
+    const double grad_norm = clip_grad_norm(model.grads().data(), model.grads().size(),
+                                            c.optim.grad_clip, &model.workers());
     if (step == 1) first_loss = objective;
     if (!std::isfinite(objective) || !std::isfinite(grad_norm) ||
         objective > kDivergedLossFactor * first_loss) {
@@ -185,8 +185,8 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                       {"diverged", true}});
       break;
     }
-    const StepDecay decay =
-        optimizer_->step(model.params().data(), model.grads().data(), lr, c.optim.schedule.peak);
+    const StepDecay decay = optimizer_->step(model.params().data(), model.grads().data(), lr,
+                                             c.optim.schedule.peak, &model.workers());
     decay_budget += decay.per_step;
     steps_done = step;
 
