@@ -9,14 +9,16 @@ namespace wdlab {
 namespace {
 
 // One row: out = act(gate) * up, with the activation chosen outside the loop so it vectorises.
+// Always inlined, so the row loops are compiled into each WD_MULTIVERSION clone of the callers
+// (an out-of-line helper stays baseline x86-64: profiled at 11% of a LLaMA step).
 template <typename F, F (*act)(F)>
-void glu_row_forward(F* o, const F* gate, const F* up, int H) {
+[[gnu::always_inline]] inline void glu_row_forward(F* o, const F* gate, const F* up, int H) {
   for (int j = 0; j < H; ++j) o[j] = act(gate[j]) * up[j];
 }
 
 // dgate += act'(gate) * up * dout, dup += act(gate) * dout.
 template <typename F, void (*act)(F, F&, F&)>
-void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate, const F* up, int H) {
+[[gnu::always_inline]] inline void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate, const F* up, int H) {
   for (int j = 0; j < H; ++j) {
     F value, grad;
     act(gate[j], value, grad);
