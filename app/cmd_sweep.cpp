@@ -75,8 +75,8 @@ void sweep(const SweepArgs& args) {
   options.root = args.out.empty() ? std::filesystem::path("results") / plan.name
                                   : std::filesystem::path(args.out);
   const Parallelism p = default_parallelism(usable_cores(), static_cast<int>(plan.runs.size()),
-                                            args.threads, widest_model(plan));
-  options.jobs = args.jobs > 0 ? args.jobs : p.jobs;
+                                            args.jobs, args.threads);
+  options.jobs = p.jobs;
   options.threads = p.threads;
   options.force = args.force;
 
@@ -113,8 +113,8 @@ void register_sweep(CLI::App& app) {
   cmd->add_option("--out", args->out, "Sweep directory (default: results/<sweep name>)");
   cmd->add_option("--jobs", args->jobs, "Runs at once (default: one per core)");
   cmd->add_option("--threads", args->threads,
-                  "BLAS threads per run (default: 1; spare cores when there are fewer runs than "
-                  "cores and the model is base-sized)");
+                  "Threads per run (default: 1; the spare cores when there are fewer runs or "
+                  "--jobs than cores)");
   cmd->add_flag("--dry-run", args->dry_run,
                 "Print the numbered run list and what a real sweep would do; run nothing");
   cmd->add_option("--format", args->format, "Output of --dry-run: text or json")

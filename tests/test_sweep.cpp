@@ -347,18 +347,20 @@ TEST(ProcessPool, StopRequestForwardsTheSignalAndStartsNothingNew) {
   fs::remove_all(dir);
 }
 
-TEST(Parallelism, OneRunPerCoreSpareCoresBecomeThreadsForLargeModels) {
+TEST(Parallelism, OneRunPerCoreSpareCoresBecomeThreads) {
   EXPECT_EQ(default_parallelism(8, 100).jobs, 8);
   EXPECT_EQ(default_parallelism(8, 100).threads, 1);
-  EXPECT_EQ(default_parallelism(8, 3, 0, 64).jobs, 3);
-  EXPECT_EQ(default_parallelism(8, 3, 0, 64).threads, 1);  // small models: threads slow down
-  EXPECT_EQ(default_parallelism(8, 3, 0, kThreadedWidth).threads, 2);
+  EXPECT_EQ(default_parallelism(8, 3).jobs, 3);
+  EXPECT_EQ(default_parallelism(8, 3).threads, 2);
+  EXPECT_EQ(default_parallelism(2, 1).threads, 2);      // a single run gets both cores
+  EXPECT_EQ(default_parallelism(2, 10, 1).threads, 2);  // so does --jobs 1
   EXPECT_EQ(default_parallelism(1, 10).jobs, 1);
-  const Parallelism p = default_parallelism(8, 100, 4);
+  EXPECT_EQ(default_parallelism(1, 10).threads, 1);
+  const Parallelism p = default_parallelism(8, 100, 0, 4);  // --threads 4
   EXPECT_EQ(p.threads, 4);
   EXPECT_EQ(p.jobs, 2);
+  EXPECT_EQ(default_parallelism(8, 100, 3, 2).jobs, 3);  // both given: kept
   EXPECT_GE(usable_cores(), 1);
-  EXPECT_EQ(widest_model(plan_of(kGrid)), 64);  // gpt2 tiny
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ template <typename F, F (*act)(F)>
 
 // dgate += act'(gate) * up * dout, dup += act(gate) * dout.
 template <typename F, void (*act)(F, F&, F&)>
-[[gnu::always_inline]] inline void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate, const F* up, int H) {
+[[gnu::always_inline]] inline void glu_row_backward(F* dgate, F* dup, const F* d, const F* gate,
+                                                    const F* up, int H) {
   for (int j = 0; j < H; ++j) {
     F value, grad;
     act(gate[j], value, grad);
@@ -30,8 +31,7 @@ template <typename F, void (*act)(F, F&, F&)>
 }  // namespace
 
 template <typename F>
-WD_MULTIVERSION
-void glu_forward(F* out, const F* inp, int N, int H, GluKind kind) {
+WD_MULTIVERSION void glu_forward(F* out, const F* inp, int N, int H, GluKind kind) {
   for (int n = 0; n < N; ++n) {
     const F* gate = inp + static_cast<size_t>(n) * 2 * H;
     const F* up = gate + H;
@@ -45,8 +45,8 @@ void glu_forward(F* out, const F* inp, int N, int H, GluKind kind) {
 }
 
 template <typename F>
-WD_MULTIVERSION
-void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H, GluKind kind) {
+WD_MULTIVERSION void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H,
+                                  GluKind kind) {
   // out = act(gate) * up: dgate += act'(gate) * up * dout, dup += act(gate) * dout.
   for (int n = 0; n < N; ++n) {
     const F* gate = inp + static_cast<size_t>(n) * 2 * H;

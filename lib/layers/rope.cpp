@@ -29,7 +29,8 @@ namespace {
 // Rotates every pair (2i, 2i+1) of the NH query and NKV key heads of each qkv row by its
 // position's angle; sign = +1 is the forward rotation, -1 its transpose (the inverse).
 template <typename F>
-WD_MULTIVERSION void rotate(F* qkv, const F* cos, const F* sin, int B, int T, int NH, int NKV, int HS, F sign) {
+WD_MULTIVERSION void rotate(F* qkv, const F* cos, const F* sin, int B, int T, int NH, int NKV,
+                            int HS, F sign) {
   WD_CHECK(HS > 0 && HS % 2 == 0, "rope: head size {} must be positive and even", HS);
   const int half = HS / 2, W = (NH + 2 * NKV) * HS;
   // Query and key heads are adjacent in each row: NH + NKV heads of HS from the row's start.

@@ -1,7 +1,7 @@
-// How many runs at once, and how many BLAS threads each: the defaults of `wdlab sweep --jobs`
-// and `--threads`, chosen by measurement (numbers in parallelism.cpp).
+// How many runs at once, and how many threads each: the defaults of `wdlab sweep --jobs` and
+// `--threads`, chosen by measurement (numbers in parallelism.cpp).
 //
-//   Parallelism p = default_parallelism(usable_cores(), plan.runs.size(), 0, widest_model(plan));
+//   Parallelism p = default_parallelism(usable_cores(), plan.runs.size());
 #pragma once
 
 #include "sweep/plan.h"
@@ -13,14 +13,10 @@ struct Parallelism {
   int threads = 1;  // per run
 };
 
-// One single-threaded run per core. When there are fewer runs than cores, the spare cores become
-// BLAS threads, but only for models of width >= kThreadedWidth (smaller ones run slower with
-// more threads). `threads`, when given (> 0), is kept and the jobs fill the cores.
-Parallelism default_parallelism(int cores, int runs, int threads = 0, int d_model = 0);
-constexpr int kThreadedWidth = 256;
-
-// The largest model.d_model among the plan's runs.
-int widest_model(const SweepPlan& plan);
+// One single-threaded run per core; when there are fewer runs (or --jobs) than cores, the spare
+// cores become each run's threads. `jobs` / `threads`, when given (> 0), are kept and the other
+// fills the cores.
+Parallelism default_parallelism(int cores, int runs, int jobs = 0, int threads = 0);
 
 // The cores this process may run on (its CPU affinity; containers often allow fewer than the
 // machine has).

@@ -24,7 +24,7 @@ namespace wdlab {
 struct SweepOptions {
   std::filesystem::path root;
   int jobs = 1;
-  int threads = 1;  // BLAS threads per run
+  int threads = 1;  // threads per run (wdlab run --threads)
   bool force = false;
   std::string executable = "/proc/self/exe";
 };
