@@ -1,9 +1,13 @@
 // `wdlab run`: train one run into one run directory.
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 
 #include "commands.h"
 #include "core/error.h"
@@ -11,6 +15,7 @@
 #include "run/config.h"
 #include "run/run_dir.h"
 #include "run/trainer.h"
+#include "sweep/runner.h"
 
 namespace wdlab::cli {
 namespace {
@@ -29,6 +34,15 @@ struct RunArgs {
   bool save = false;
   std::string init_from;
 };
+
+// A run started by `wdlab sweep` is asked to stop (SIGTERM: it ends as "interrupted") when the
+// sweep process dies, even by SIGKILL, instead of running on as an orphan.
+void stop_with_sweep() {
+  const char* sweep = std::getenv(std::string(kSweepPidVariable).c_str());
+  if (sweep == nullptr) return;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(getppid()) != sweep) g_stop.store(true);  // it died before the prctl
+}
 
 void run(const RunArgs& args) {
   const nlohmann::json cfg =
@@ -57,6 +71,7 @@ void run(const RunArgs& args) {
 
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
+  stop_with_sweep();
   const nlohmann::json summary = trainer.run(dir, &g_stop);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

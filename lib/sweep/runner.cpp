@@ -138,7 +138,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
     const fs::path dir = root / run->name;
     jobs.push_back({run_command(*run, dir, options),
                     dir / "log.txt",
-                    {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)}}});
+                    {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)},
+                     {std::string(kSweepPidVariable), std::to_string(getpid())}}});
   }
 
   const auto t0 = Clock::now();

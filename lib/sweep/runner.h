@@ -9,17 +9,22 @@
 // that diverges is a result, not a failure; a run that ends without a summary is a failure: the
 // sweep goes on and reports it. On a stop request no new run starts, the running ones are asked
 // to stop (they write status "interrupted", which never counts as done) and are waited for.
+// Each child also gets kSweepPidVariable = the sweep's pid, so that it stops the same way if the
+// sweep itself dies without a word (kill -9): see app/cmd_run.cpp.
 //
 //   SweepOutcome out = run_sweep(plan, {.root = "results/smoke", .jobs = 2}, &stop);
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "sweep/plan.h"
 #include "sweep/process_pool.h"
 
 namespace wdlab {
+
+inline constexpr std::string_view kSweepPidVariable = "WDLAB_SWEEP_PID";
 
 struct SweepOptions {
   std::filesystem::path root;
