@@ -28,9 +28,10 @@ class TrainTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root); }
 
   json run(const std::string& name, std::vector<std::string> overrides,
-           const std::atomic<bool>* stop = nullptr) {
+           const std::atomic<bool>* stop = nullptr, int threads = 1) {
     overrides.push_back("train.log_every=5");
-    Trainer trainer(parse_run_config(resolve_config(load_preset("gpt2"), "tiny", overrides)));
+    Trainer trainer(parse_run_config(resolve_config(load_preset("gpt2"), "tiny", overrides)),
+                    threads);
     create_run_dir(root / name, false);
     return trainer.run(root / name, stop);
   }
@@ -75,6 +76,27 @@ TEST_F(TrainTest, SameConfigAndSeedGiveBitIdenticalMetrics) {
   const auto a = metrics("a"), b = metrics("b");
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "row " << i;
+}
+
+// Two threads split each batch: the same bits run to run, and the single-threaded curve to within
+// the drift fp32 rounding differences accumulate over 30 steps.
+TEST_F(TrainTest, TwoThreadsAreBitIdenticalRunToRunAndCloseToOne) {
+  const std::vector<std::string> o = {"train.steps=30", "model.dropout=0.1"};
+  run("a", o, nullptr, 2);
+  run("b", o, nullptr, 2);
+  run("one", o, nullptr, 1);
+  const auto a = metrics("a"), b = metrics("b"), one = metrics("one");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), one.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].dump(), b[i].dump()) << "row " << i;
+    for (const char* key : {"train_loss", "val_loss"}) {
+      if (!a[i].contains(key)) continue;
+      const double x = a[i][key], y = one[i][key];
+      EXPECT_NEAR(x, y, 1e-4 * y) << key << ", row " << i;
+    }
+  }
+  blas_set_threads(1);
 }
 
 TEST_F(TrainTest, SeedAndDecayModeChangeTheCurve) {
