@@ -7,12 +7,14 @@
 
 namespace wdlab {
 
-// Measured by bench/run.sh (bench/RESULTS.md, "Sweep throughput") on the project's 2-core
-// machine, since the model splits each batch between its threads: two single-threaded runs side
-// by side against one two-threaded run, aggregate tokens/s, side by side / 2 threads =
-//   gpt2 tiny 0.97, small 0.97;  llama tiny 0.90, small 0.98;  mixtral tiny 1.04, small 1.04
-// (quick run, 2026-11-25). The two are equal within the run-to-run spread, so the jobs fill the
-// cores first (no run waits for another) and cores without a run of their own become threads.
+// Measured by bench/run.sh (bench/RESULTS.md, "Sweep throughput", full run of 2026-11-25) on the
+// project's 2-core machine, since a threaded run splits its batch: aggregate tokens/s of two
+// single-threaded runs side by side / one two-threaded run =
+//   gpt2     tiny 0.82  small 0.86  base 0.99  large 1.01
+//   llama    tiny 1.24  small 0.95  base 1.07  large 1.02
+//   mixtral  tiny 1.35  small 1.10  base 1.08  large 1.02
+// Side by side is as fast or faster in 8 of 12 cases and never far behind, and no run waits for
+// another; so the jobs fill the cores first and cores without a run of their own become threads.
 Parallelism default_parallelism(int cores, int runs, int jobs, int threads) {
   cores = std::max(1, cores);
   runs = std::max(1, runs);
