@@ -3,7 +3,7 @@
 # target only), runs it and the PyTorch baseline (bench/torch_bench.py) on the same shapes, and
 # writes bench/RESULTS.md and bench/results.json (atomically). Method: bench/README.md.
 #
-#   bench/run.sh            full run: tiny, small, base, large (about 25 min on 2 cores)
+#   bench/run.sh            full run: tiny, small, base, large (about 45 min on 2 cores)
 #   bench/run.sh --quick    tiny and small, fewer steps (a few minutes)
 #   options passed on to both benches: --families gpt2,llama,mixtral  --shapes tiny,small,...
 set -euo pipefail
