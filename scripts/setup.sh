@@ -2,7 +2,10 @@
 # Sets up and builds wdlab (Release) in build/.
 #   - installs the Debian packages it needs when run as root (prints the apt-get line otherwise);
 #   - configures with CMake + Ninja and builds everything (CLI, tests, benchmarks).
-# Usage: scripts/setup.sh [--sanitize]   (--sanitize builds build-asan/ with ASan + UBSan instead)
+# Usage: scripts/setup.sh [--sanitize | --tsan]
+#   --sanitize  builds build-asan/ with ASan + UBSan instead
+#   --tsan      builds the multi-threaded tests (test_data_parallel, test_optimizer) into
+#               build-tsan/ with ThreadSanitizer instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,10 +29,20 @@ fi
 
 build=build
 flags=(-DCMAKE_BUILD_TYPE=Release)
-if [[ ${1:-} == --sanitize ]]; then
-  build=build-asan
-  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWDLAB_SANITIZE=ON -DWDLAB_BUILD_BENCH=OFF)
-fi
+targets=()
+case ${1:-} in
+  --sanitize)
+    build=build-asan
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWDLAB_SANITIZE=ON -DWDLAB_BUILD_BENCH=OFF)
+    ;;
+  --tsan)
+    build=build-tsan
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWDLAB_TSAN=ON -DWDLAB_BUILD_BENCH=OFF)
+    targets=(--target test_data_parallel test_optimizer)
+    ;;
+  "") ;;
+  *) echo "setup: unknown option $1 (--sanitize, --tsan)" >&2; exit 2 ;;
+esac
 cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
-cmake --build "$build" --parallel "$(nproc)"
-echo "setup: built $build/wdlab"
+cmake --build "$build" --parallel "$(nproc)" "${targets[@]}"
+echo "setup: built $build/"
