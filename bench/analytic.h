@@ -33,7 +33,7 @@
 //                N K (C + FW + H)), and the attention score gradient B NH T T.
 //   The ratio peak RSS / (state + activations) is what the "<= 1.3x" reads; the rest
 //   of RSS is the process itself (libraries, OpenBLAS buffers, allocator slack) and any buffer
-//   the engine keeps beyond this list (e.g. per-layer gradient buffers).
+//   the engine keeps beyond this list (with several threads: each extra worker's gradient arena).
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 
+from atomic_write import write_atomic
+
 FAMILY_TITLES = {
     "gpt2": "GPT-2 style",
     "llama": "LLaMA style",
@@ -22,15 +24,6 @@ SETTING_ORDER = ["1t", "2t", "2t-passive", "1t-ob2"]
 RATIO_TARGET = {"tiny": 2.0, "small": 1.5, "base": 1.25, "large": 1.1}
 PEAK_TARGET = {"base": 0.50, "large": 0.60}  # of the two-thread sgemm peak
 RSS_TARGET = {"base": 1.3, "large": 1.3}  # peak RSS / analytic
-
-
-def write_atomic(path, text):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def tok(x):

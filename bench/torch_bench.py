@@ -36,6 +36,8 @@ import subprocess
 import sys
 import time
 
+from atomic_write import write_atomic
+
 SETTINGS = {
     "1t": {"torch_threads": 1, "env": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}},
     "2t": {"torch_threads": 2, "env": {"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}},
@@ -330,15 +332,6 @@ def run_child(args):
 
 # --------------------------------------------------------------------------------------------
 # Parent.
-
-
-def write_atomic(path, text):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def run_parent(args):
