@@ -16,6 +16,7 @@
 #include "optim/grad_clip.h"
 #include "optim/optimizer.h"
 #include "run/config.h"
+#include "test_presets.h"
 #include "test_util.h"
 
 // Every allocation in this test binary goes through here, so a test can count the ones made
@@ -43,12 +44,6 @@ void operator delete(void* p, size_t) noexcept {
 
 namespace wdlab {
 namespace {
-
-ModelConfig preset_model(const std::string& name) {
-  RunConfig r = parse_run_config(resolve_config(load_preset(name), "parity", {}));
-  r.model.vocab_size = r.data.synthetic.vocab_size;
-  return r.model;
-}
 
 struct StepResult {
   ModelLoss loss;
@@ -87,7 +82,7 @@ class DataParallel : public ::testing::TestWithParam<std::string> {};
 // saw its own balance loss, its own dropout stream or the wrong loss scale would be off by 1e-3
 // or more.
 TEST_P(DataParallel, SplitBatchGivesTheWholeBatchLossAndGradients) {
-  ModelConfig c = preset_model(GetParam());
+  ModelConfig c = test::preset_model(GetParam());
   c.dropout = 0.1;
   if (c.is_moe() && c.moe.aux_loss_coef == 0.0) c.moe.aux_loss_coef = 0.01;  // exercise it
   const StepResult one = step<double>(c, 5, 1, true);
@@ -106,7 +101,7 @@ TEST_P(DataParallel, SplitBatchGivesTheWholeBatchLossAndGradients) {
 // float: equal to the single-thread path within fp32 rounding, and bit for bit the same on a
 // repeat with the same thread count.
 TEST_P(DataParallel, FloatIsDeterministicPerThreadCountAndCloseAcrossCounts) {
-  const ModelConfig c = preset_model(GetParam());
+  const ModelConfig c = test::preset_model(GetParam());
   const StepResult one = step<float>(c, 4, 1, false);
   const StepResult two = step<float>(c, 4, 2, false);
   const StepResult again = step<float>(c, 4, 2, false);
@@ -122,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Presets, DataParallel,
                          [](const auto& info) { return info.param; });
 
 TEST(DataParallel, MoreThreadsThanSequencesLeavesTheRestIdle) {
-  const ModelConfig c = preset_model("llama");
+  const ModelConfig c = test::preset_model("llama");
   Transformer<double> model(c, 4, 3);
   EXPECT_EQ(model.threads(), 3);
   Transformer<double> narrow(c, 1, 3);
@@ -139,12 +134,8 @@ TEST(DataParallel, TrainingStepAllocatesNothing) {
   for (const char* family : {"gpt2", "mixtral"}) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(family) + ", " + std::to_string(threads) + " threads");
-      const RunConfig run = [&] {
-        RunConfig r = parse_run_config(resolve_config(load_preset(family), "parity", {}));
-        r.model.vocab_size = r.data.synthetic.vocab_size;
-        r.model.dropout = 0.1;
-        return r;
-      }();
+      RunConfig run = test::preset_run(family);
+      run.model.dropout = 0.1;
       const int B = 4, T = run.model.block_size;
       Transformer<float> model(run.model, B, threads);
       model.init_weights(1);

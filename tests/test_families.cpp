@@ -8,6 +8,7 @@
 #include "model/transformer.h"
 #include "optim/param_groups.h"
 #include "run/config.h"
+#include "test_presets.h"
 
 namespace wdlab {
 namespace {
@@ -19,8 +20,7 @@ struct Built {
 
 Built build(const std::string& preset, const std::string& scale = "tiny") {
   Built b;
-  b.run = parse_run_config(resolve_config(load_preset(preset), scale, {}));
-  b.run.model.vocab_size = b.run.data.synthetic.vocab_size;
+  b.run = test::preset_run(preset, scale);
   b.model = std::make_unique<Transformer<float>>(b.run.model, 1);
   return b;
 }
@@ -38,16 +38,18 @@ std::set<std::string> no_decay_names(const ParamTable& t, DecayScope scope) {
   return names;
 }
 
-bool has(const ParamTable& t, const std::string& name) { return t.find(name).has_value(); }
+bool has(const ParamTable& t, const std::string& name) {
+  return t.find(name).has_value();
+}
 
 TEST(Families, Gpt2NoDecaySetIsBiasesAndLayerNorms) {
   const Built b = build("gpt2");
   const std::set<std::string> expected = {
-      "transformer.h.*.ln_1.weight",        "transformer.h.*.ln_1.bias",
-      "transformer.h.*.attn.c_attn.bias",   "transformer.h.*.attn.c_proj.bias",
-      "transformer.h.*.ln_2.weight",        "transformer.h.*.ln_2.bias",
-      "transformer.h.*.mlp.c_fc.bias",      "transformer.h.*.mlp.c_proj.bias",
-      "transformer.ln_f.weight",            "transformer.ln_f.bias"};
+      "transformer.h.*.ln_1.weight",      "transformer.h.*.ln_1.bias",
+      "transformer.h.*.attn.c_attn.bias", "transformer.h.*.attn.c_proj.bias",
+      "transformer.h.*.ln_2.weight",      "transformer.h.*.ln_2.bias",
+      "transformer.h.*.mlp.c_fc.bias",    "transformer.h.*.mlp.c_proj.bias",
+      "transformer.ln_f.weight",          "transformer.ln_f.bias"};
   EXPECT_EQ(no_decay_names(b.model->table(), DecayScope::selective), expected);
   EXPECT_TRUE(no_decay_names(b.model->table(), DecayScope::uniform).empty());
   // Tied head: one tensor, decided once; learned positions decayed as an embedding table.
@@ -69,8 +71,8 @@ TEST(Families, LlamaDecaysEverythingButRmsNormGains) {
   const std::set<std::string> expected = {"transformer.h.*.ln_1.weight",
                                           "transformer.h.*.ln_2.weight", "transformer.ln_f.weight"};
   EXPECT_EQ(no_decay_names(b.model->table(), DecayScope::selective), expected);
-  EXPECT_TRUE(has(b.model->table(), "lm_head.weight"));            // untied
-  EXPECT_FALSE(has(b.model->table(), "transformer.wpe.weight"));   // rotary
+  EXPECT_TRUE(has(b.model->table(), "lm_head.weight"));           // untied
+  EXPECT_FALSE(has(b.model->table(), "transformer.wpe.weight"));  // rotary
   // SwiGLU width: 2/3 * 4d rounded up to a multiple of 16 (64 -> 176), fused [gate; up].
   EXPECT_EQ(b.run.model.ffn_hidden(), 176);
   const auto& fc = b.model->table()[*b.model->table().find("transformer.h.0.mlp.c_fc.weight")];
@@ -122,9 +124,9 @@ TEST(Families, MistralAndMixtral) {
 
 TEST(Families, DecayRuleCanExemptEmbeddingsAndRouters) {
   const Built b = build("grok1");
-  const DecayPlan plan =
-      build_decay_plan(b.model->table(), DecayScope::selective,
-                       {DecayRule{ParamKind::embedding, "", false}, DecayRule{ParamKind::router, "", false}});
+  const DecayPlan plan = build_decay_plan(
+      b.model->table(), DecayScope::selective,
+      {DecayRule{ParamKind::embedding, "", false}, DecayRule{ParamKind::router, "", false}});
   const ParamTable& t = b.model->table();
   EXPECT_FALSE(plan.decays[*t.find("transformer.wte.weight")]);
   EXPECT_FALSE(plan.decays[*t.find("transformer.h.0.moe.router.weight")]);

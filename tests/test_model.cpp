@@ -11,6 +11,7 @@
 #include "gradcheck.h"
 #include "model/transformer.h"
 #include "run/config.h"
+#include "test_presets.h"
 
 namespace wdlab {
 namespace {
@@ -144,24 +145,17 @@ TEST(Model, WholeModelGradientWithDropout) {
   check_whole_model(c, 2, 4, true);
 }
 
-// The model config of a shipped preset at its parity scale (a few thousand parameters).
-ModelConfig preset_model(const std::string& name) {
-  RunConfig r = parse_run_config(resolve_config(load_preset(name), "parity", {}));
-  r.model.vocab_size = r.data.synthetic.vocab_size;
-  return r.model;
-}
-
 class FamilyGradient : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FamilyGradient, WholeModelGradientMatchesFiniteDifferences) {
-  ModelConfig c = preset_model(GetParam());
+  ModelConfig c = test::preset_model(GetParam());
   c.block_size = 6;  // short windows keep the check fast; 6 > every parity window
   if (c.window >= c.block_size) c.window = 3;
   check_whole_model(c, 2, 6, false, 48);
 }
 
 TEST_P(FamilyGradient, WithDropout) {
-  ModelConfig c = preset_model(GetParam());
+  ModelConfig c = test::preset_model(GetParam());
   c.block_size = 5;
   if (c.window >= c.block_size) c.window = 2;
   c.dropout = 0.1;
@@ -169,7 +163,7 @@ TEST_P(FamilyGradient, WithDropout) {
 }
 
 TEST_P(FamilyGradient, BatchSplitBetweenTwoWorkers) {
-  ModelConfig c = preset_model(GetParam());
+  ModelConfig c = test::preset_model(GetParam());
   c.block_size = 5;
   if (c.window >= c.block_size) c.window = 2;
   c.dropout = 0.1;

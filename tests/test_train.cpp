@@ -96,7 +96,6 @@ TEST_F(TrainTest, TwoThreadsAreBitIdenticalRunToRunAndCloseToOne) {
       EXPECT_NEAR(x, y, 1e-4 * y) << key << ", row " << i;
     }
   }
-  blas_set_threads(1);
 }
 
 TEST_F(TrainTest, SeedAndDecayModeChangeTheCurve) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -20,6 +21,16 @@
 #include <vector>
 
 namespace wdlab {
+
+// Part k of n items cut into `parts` contiguous pieces in order, sizes differing by at most one:
+// how the workers split an arena (gradients, optimizer state) between them.
+struct IndexRange {
+  size_t begin = 0, end = 0;
+  size_t size() const { return end - begin; }
+};
+inline IndexRange part_of(size_t n, size_t k, size_t parts) {
+  return {n * k / parts, n * (k + 1) / parts};
+}
 
 class WorkerPool {
  public:

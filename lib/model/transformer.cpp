@@ -460,9 +460,9 @@ void Transformer<F>::forward_shard(Shard& sh) {
 
 template <typename F>
 void Transformer<F>::zero_grad() {
-  const size_t P = grads_.size(), K = shards_.size();
   pool_->run([&](int w) {
-    std::fill(grads_.begin() + P * w / K, grads_.begin() + P * (w + 1) / K, F(0));
+    const IndexRange r = part_of(grads_.size(), static_cast<size_t>(w), shards_.size());
+    std::fill_n(grads_.begin() + r.begin, r.size(), F(0));
   });
 }
 
@@ -479,12 +479,11 @@ void Transformer<F>::backward() {
 // order: the same sums for the same thread count.
 template <typename F>
 void Transformer<F>::sum_shard_grads(int worker) {
-  const size_t P = grads_.size(), K = shards_.size();
-  const size_t lo = P * worker / K, hi = P * (worker + 1) / K;
+  const IndexRange r = part_of(grads_.size(), static_cast<size_t>(worker), shards_.size());
   F* g = grads_.data();
   for (int w = 1; w < active_; ++w) {
     const F* o = shards_[w]->own_grads.data();
-    for (size_t i = lo; i < hi; ++i) g[i] += o[i];
+    for (size_t i = r.begin; i < r.end; ++i) g[i] += o[i];
   }
 }
 

@@ -26,14 +26,15 @@ double clip_grad_norm(float* grads, size_t n, double max_norm, WorkerPool* pool)
   // Slices per worker; a fixed array keeps the step free of allocations.
   constexpr int kMaxWorkers = 64;
   const size_t K = pool == nullptr ? 1 : static_cast<size_t>(std::min(pool->size(), kMaxWorkers));
-  auto lo = [&](size_t w) { return n * w / K; };
   double partial[kMaxWorkers] = {};
   if (K == 1) {
     partial[0] = sum_of_squares(grads, n);
   } else {
     pool->run([&](int w) {
       const size_t k = static_cast<size_t>(w);
-      if (k < K) partial[k] = sum_of_squares(grads + lo(k), lo(k + 1) - lo(k));
+      if (k >= K) return;
+      const IndexRange r = part_of(n, k, K);
+      partial[k] = sum_of_squares(grads + r.begin, r.size());
     });
   }
   double sum = 0.0;

@@ -124,19 +124,19 @@ Optimizer::Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions o
 template <typename Fn>
 void Optimizer::for_each_slice(WorkerPool* pool, const Fn& f) const {
   const size_t total = table_.total();
-  auto slice = [&](size_t lo, size_t hi) {
+  auto slice = [&](IndexRange r) {
     for (size_t i = 0; i < table_.size(); ++i) {
       const ParamInfo& p = table_[i];
-      const size_t a = std::max(lo, p.offset), b = std::min(hi, p.offset + p.numel);
+      const size_t a = std::max(r.begin, p.offset), b = std::min(r.end, p.offset + p.numel);
       if (a < b) f(i, a, b - a);
     }
   };
   if (pool == nullptr || pool->size() == 1) {
-    slice(0, total);
+    slice({0, total});
     return;
   }
   const size_t K = static_cast<size_t>(pool->size());
-  pool->run([&](int w) { slice(total * w / K, total * (w + 1) / K); });
+  pool->run([&](int w) { slice(part_of(total, static_cast<size_t>(w), K)); });
 }
 
 StepDecay Optimizer::step(float* params, const float* grads, double lr, double lr_peak,
