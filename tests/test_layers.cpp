@@ -513,6 +513,56 @@ INSTANTIATE_TEST_SUITE_P(Layers, LayerGrad, ::testing::ValuesIn(layer_case_names
 // ---------------------------------------------------------------------------------------------
 // The checker itself.
 
+TEST(GradCheck, EntriesWhoseStepChangesADecisionAreSkippedNotCompared) {
+  // L = sum |x_i|: the sign of each x_i is a discrete decision, and x[3] sits within h of it.
+  std::vector<double> x = {0.5, -0.7, 1.2, 3e-6, -0.4}, g(x.size());
+  for (size_t i = 0; i < x.size(); ++i) g[i] = x[i] > 0 ? 1.0 : -1.0;
+  auto loss = [&] {
+    double s = 0;
+    for (double v : x) s += std::abs(v);
+    return s;
+  };
+  const std::vector<test::GradTensor<double>> tensors = {{"x", x.data(), g.data(), x.size()}};
+  const GradCheckResult blind = check_gradients<double>(loss, tensors);
+  EXPECT_GT(blind.max_rel_error, 0.3);  // the kink: numeric 0.3 against analytic 1
+  EXPECT_NE(blind.worst.find("x[3]"), std::string::npos) << blind.worst;
+
+  test::GradCheckOptions options;
+  options.decisions = [&] {
+    std::vector<int> signs;
+    for (double v : x) signs.push_back(v > 0);
+    return signs;
+  };
+  const GradCheckResult r = check_gradients<double>(loss, tensors, options);
+  EXPECT_EQ(r.checked, 4u);
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_NE(r.skipped_worst.find("x[3]"), std::string::npos) << r.skipped_worst;
+  EXPECT_LT(r.max_rel_error, kGradTol) << r.worst;
+  g[1] *= 1.01;  // a wrong entry away from the kink still fails
+  EXPECT_GT(check_gradients<double>(loss, tensors, options).max_rel_error, 1e-3);
+}
+
+TEST(GradCheck, RoundoffBandCoversOnlyWhatCentralDifferencesCannotResolve) {
+  // Gradients ~1e-6 under a loss of ~100: central differences carry ~100 eps / h ~ 1e-9 of
+  // roundoff, 1e-3 of the gradient, so an exact gradient would fail a 1e-6 tolerance by noise.
+  Rng rng(3);
+  std::vector<double> x = randn(8, rng), g(8);
+  for (size_t i = 0; i < x.size(); ++i) g[i] = 2e-6 * x[i];
+  auto loss = [&] {
+    double s = 100.0;
+    for (double v : x) s += 1e-6 * v * v;
+    return s;
+  };
+  const std::vector<test::GradTensor<double>> tensors = {{"x", x.data(), g.data(), x.size()}};
+  test::GradCheckOptions no_band;
+  no_band.roundoff_units = 0.0;
+  EXPECT_GT(check_gradients<double>(loss, tensors, no_band).max_rel_error, kGradTol);
+  const GradCheckResult r = check_gradients<double>(loss, tensors);
+  EXPECT_LT(r.max_rel_error, kGradTol) << r.worst;
+  for (double& v : g) v *= 1.01;  // 1 % off: 2e-8, far above the band
+  EXPECT_GT(check_gradients<double>(loss, tensors).max_rel_error, 1e-3);
+}
+
 TEST(GradCheck, ExactGradientPassesAndValuesAreRestored) {
   // L = sum x_i^3, dL/dx_i = 3 x_i^2.
   Rng rng(1);
@@ -534,8 +584,10 @@ TEST(GradCheck, ExactGradientPassesAndValuesAreRestored) {
   EXPECT_GT(bad.max_rel_error, 0.3);
   EXPECT_NE(bad.worst.find("x[7]"), std::string::npos) << bad.worst;
 
+  test::GradCheckOptions every_other;
+  every_other.max_entries = 5;
   const GradCheckResult sub =
-      check_gradients<double>(loss, {{"x", x.data(), g.data(), x.size()}}, {.max_entries = 5});
+      check_gradients<double>(loss, {{"x", x.data(), g.data(), x.size()}}, every_other);
   EXPECT_EQ(sub.checked, 5u);  // entries 0, 2, 4, 6, 8: the wrong entry 7 is skipped
   EXPECT_LT(sub.max_rel_error, kGradTol);
 }

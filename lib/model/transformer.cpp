@@ -335,6 +335,19 @@ ModelLoss Transformer<F>::forward(const int* tokens, const int* targets, int B, 
   return loss;
 }
 
+template <typename F>
+std::vector<int> Transformer<F>::routing() const {
+  std::vector<int> out;
+  if (!config_.is_moe()) return out;
+  for (size_t l = 0; l < blocks_.size(); ++l) {
+    for (int w = 0; w < active_; ++w) {
+      const MoeCache<F>& m = *shards_[w]->blocks[l].moe;
+      out.insert(out.end(), m.expert.begin(), m.expert.begin() + m.N * m.K);
+    }
+  }
+  return out;
+}
+
 // The masks in the order a single pass over the whole batch draws them: per site (embedding, then
 // each block's attention and FFN branch), the shards' rows one after the other.
 template <typename F>

@@ -80,6 +80,11 @@ class Transformer {
   // Gradient of the last forward's loss.total(), accumulated into grads().
   void backward();
 
+  // The discrete decisions of the last forward: the experts every token was routed to, per MoE
+  // layer, in batch order (empty for dense models). The loss is not differentiable where one of
+  // them changes, so gradient checks compare it before and after a perturbation.
+  std::vector<int> routing() const;
+
  private:
   struct BlockRows;
   struct TopRows;
