@@ -4,9 +4,9 @@
 // cross-entropy, z-loss, balance loss and gradient norm, the learning rate and decay of every
 // step, the final per-tensor L2 norms and the final loss, each within 1e-4 relative.
 //
-// The training step is the trainer's (lib/run/trainer.cpp): lr = schedule.at(step); forward;
-// zero_grad; backward; clip_grad_norm; optimizer.step. The config is built as a run's is: the
-// fixture's model and optim sections on top of default_config(), through resolve_config and
+// The training step is the trainer's own (lib/run/train_step.h), so the fixtures check its order
+// (schedule index, clipping before coupled λ·w, lr_peak) too. The config is built as a run's is:
+// the fixture's model and optim sections on top of default_config(), through resolve_config and
 // parse_run_config, so the run config's validation applies to them.
 //
 // Three effects documented in tools/parity/README.md ("Tolerances") make some numbers depend on
@@ -36,6 +36,7 @@
 #include "optim/optimizer.h"
 #include "optim/param_groups.h"
 #include "run/config.h"
+#include "run/train_step.h"
 
 namespace wdlab {
 namespace {
@@ -184,13 +185,10 @@ class ParityRun {
     std::vector<float> init = model->params();
     std::vector<double> key_ref_scale(table.size(), 1.0);
 
-    for (int s = 0; s < steps_; ++s) {
-      const double lr = run_.optim.schedule.at(s);
-      const ModelLoss loss =
-          model->forward(tokens_[s].data(), targets_[s].data(), B_, T_, /*dropout_rng=*/nullptr);
-      model->zero_grad();
-      model->backward();
-      std::vector<float>& g = model->grads();
+    // The trainer's step (lib/run/train_step.h); the hook sees the clipped gradient before the
+    // optimizer, which is where effects 1 and 2 are measured (and effect 2 forced).
+    TrainStep step(*model, opt, run_.optim.schedule, run_.optim.grad_clip);
+    step.set_gradient_hook([&](int t, std::vector<float>& g) {
       for (const KeyRows& k : keys) {
         const ParamInfo& p = table[k.row];
         double gk = 0.0, gqv = 0.0;
@@ -204,8 +202,7 @@ class ParityRun {
         }
         r.key_grad_ratio = std::max(r.key_grad_ratio, gk / std::max(gqv, 1e-30));
       }
-      const double gn = clip_grad_norm(g.data(), g.size(), run_.optim.grad_clip);
-      if (s == 0 && coupled_adam) {
+      if (t == 1 && coupled_adam) {
         const DecayPlan& pl = opt.plan();
         for (size_t row = 0; row < table.size(); ++row) {
           if (!pl.decays[row]) continue;
@@ -224,14 +221,18 @@ class ParityRun {
           g[f.offset] = f.geff - lw;  // the optimizer adds λ·w back
         }
       }
-      const StepDecay d = opt.step(model->params().data(), g.data(), lr, run_.optim.schedule.peak);
+    });
+    for (int s = 0; s < steps_; ++s) {
+      const StepResult sr =
+          step.run(s + 1, tokens_[s].data(), targets_[s].data(), B_, T_, /*dropout_rng=*/nullptr);
+      if (sr.diverged) throw std::runtime_error(fmt::format("diverged at update {}", s + 1));
       for (size_t row = 0; row < table.size(); ++row)
         if (opt.plan().decays[row] && o.decay_mode == DecayMode::decoupled)
-          key_ref_scale[row] *= 1.0 - decoupled_decay_step(o, lr, run_.optim.schedule.peak);
-      r.losses.push_back(loss);
-      r.lr.push_back(lr);
-      r.decay.push_back(d.per_step);
-      r.grad_norm.push_back(gn);
+          key_ref_scale[row] *= 1.0 - decoupled_decay_step(o, sr.lr, run_.optim.schedule.peak);
+      r.losses.push_back(sr.loss);
+      r.lr.push_back(sr.lr);
+      r.decay.push_back(sr.decay_step);
+      r.grad_norm.push_back(sr.grad_norm);
     }
 
     const std::vector<float>& w = model->params();

@@ -29,6 +29,7 @@ enum class ParamKind {
   router,     // mixture-of-experts router (gate) matrix, [experts, in]
   expert,     // weight of one mixture-of-experts expert, [out, in]
 };
+inline constexpr size_t kParamKinds = 7;  // the number of ParamKind values
 
 std::string_view to_string(ParamKind kind);
 std::optional<ParamKind> param_kind_from_string(std::string_view name);

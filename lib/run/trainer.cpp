@@ -12,16 +12,12 @@
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
 #include "io/safetensors.h"
-#include "optim/grad_clip.h"
+#include "run/train_step.h"
 
 namespace wdlab {
 namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// A run is called diverged when its loss is not finite or climbs past this multiple of the
-// first step's loss (about ln V at initialisation): no schedule recovers from that.
-constexpr double kDivergedLossFactor = 3.0;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -149,11 +145,12 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
 
   std::string status = "finished";
   int diverged_step = -1, steps_done = 0, best_step = 0;
-  double first_loss = 0.0, train_loss = 0.0, decay_budget = 0.0;
+  double train_loss = 0.0;
   double val_loss = evaluate(), best_val = val_loss;
   metrics.append(eval_row(0, val_loss));
   spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
 
+  TrainStep train_step(model, *optimizer_, c.optim.schedule, c.optim.grad_clip);
   const auto t_start = Clock::now();
   auto t_log = t_start;
   int log_from_step = 0;
@@ -162,32 +159,21 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       status = "interrupted";
       break;
     }
-    const double lr = c.optim.schedule.at(step - 1);
     sampler.next(tokens.data(), targets.data());
-    const ModelLoss loss = model.forward(tokens.data(), targets.data(), B, T,
-                                         c.model.dropout > 0 ? &dropout_rng : nullptr);
-    train_loss = loss.ce;
-    const double objective = loss.total();
-    model.zero_grad();
-    model.backward();
-    const double grad_norm = clip_grad_norm(model.grads().data(), model.grads().size(),
-                                            c.optim.grad_clip, &model.workers());
-    if (step == 1) first_loss = objective;
-    if (!std::isfinite(objective) || !std::isfinite(grad_norm) ||
-        objective > kDivergedLossFactor * first_loss) {
+    const StepResult r = train_step.run(step, tokens.data(), targets.data(), B, T,
+                                        c.model.dropout > 0 ? &dropout_rng : nullptr);
+    train_loss = r.loss.ce;
+    if (r.diverged) {
       status = "diverged";
       diverged_step = step;
       spdlog::warn("step {}: diverged (loss {}, grad norm {}); stopping", step, train_loss,
-                   grad_norm);
+                   r.grad_norm);
       metrics.append({{"step", step},
                       {"train_loss", std::isfinite(train_loss) ? json(train_loss) : json()},
-                      {"grad_norm", std::isfinite(grad_norm) ? json(grad_norm) : json()},
+                      {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json()},
                       {"diverged", true}});
       break;
     }
-    const StepDecay decay = optimizer_->step(model.params().data(), model.grads().data(), lr,
-                                             c.optim.schedule.peak, &model.workers());
-    decay_budget += decay.per_step;
     steps_done = step;
 
     const bool last = step == steps;
@@ -199,19 +185,20 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       json row = {{"step", step},
                   {"tokens", static_cast<uint64_t>(step) * tokens_per_step},
                   {"train_loss", train_loss},
-                  {"lr", lr},
-                  {"wd_step", decay.per_step},
-                  {"wd_budget", decay_budget},
-                  {"grad_norm", grad_norm},
+                  {"lr", r.lr},
+                  {"wd_step", r.decay_step},
+                  {"wd_budget", r.decay_budget},
+                  {"grad_norm", r.grad_norm},
                   {"norm_decay", group_norm(true)},
                   {"norm_no_decay", group_norm(false)},
                   {"tokens_per_s", tok_s}};
-      if (c.model.z_loss > 0) row["z_loss"] = loss.z_loss;
-      if (c.model.is_moe()) row["aux_loss"] = loss.aux;
+      if (c.model.z_loss > 0) row["z_loss"] = r.loss.z_loss;
+      if (c.model.is_moe()) row["aux_loss"] = r.loss.aux;
       metrics.append(row);
       const double elapsed = seconds_since(t_start);
       spdlog::info("step {:>5}/{} | loss {:.4f} | lr {:.2e} | {} tok/s | ETA {}", step, steps,
-                   train_loss, lr, human_count(tok_s), human_time(elapsed / step * (steps - step)));
+                   train_loss, r.lr, human_count(tok_s),
+                   human_time(elapsed / step * (steps - step)));
     }
     if (step % c.train.eval_every == 0 || last) {
       val_loss = evaluate();
@@ -232,7 +219,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"final_val_loss", val_loss},
                   {"best_val_loss", best_val},
                   {"best_val_step", best_step},
-                  {"decay_budget", decay_budget},
+                  {"decay_budget", train_step.decay_budget()},
                   {"norm_decay", group_norm(true)},
                   {"norm_no_decay", group_norm(false)},
                   {"wall_seconds", wall},
