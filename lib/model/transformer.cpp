@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "layers/attention.h"
 #include "layers/cross_entropy.h"
+#include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/gelu.h"
 #include "layers/glu.h"
