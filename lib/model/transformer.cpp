@@ -24,7 +24,10 @@
 namespace wdlab {
 namespace {
 
-constexpr size_t kNone = std::numeric_limits<size_t>::max();
+const ModelConfig& validated(const ModelConfig& config) {
+  validate(config);
+  return config;
+}
 
 template <typename F>
 void scale_inplace(F* x, size_t n, double s) {
@@ -38,21 +41,6 @@ void add_into(F* dst, const F* src, size_t n) {
 }
 
 }  // namespace
-
-// The parameter rows of one block (kNone where the architecture has no such tensor).
-template <typename F>
-struct Transformer<F>::BlockRows {
-  size_t ln1_w = kNone, ln1_b = kNone, qkv_w = kNone, qkv_b = kNone, attproj_w = kNone,
-         attproj_b = kNone, ln1p_w = kNone, ln1p_b = kNone, ln2_w = kNone, ln2_b = kNone,
-         fc_w = kNone, fc_b = kNone, proj_w = kNone, proj_b = kNone, ln2p_w = kNone, ln2p_b = kNone,
-         router = kNone, experts_fc = kNone, experts_proj = kNone;
-  int window = 0;
-};
-
-template <typename F>
-struct Transformer<F>::TopRows {
-  size_t wte = kNone, wpe = kNone, lnf_w = kNone, lnf_b = kNone, lm_head = kNone;
-};
 
 // What one block's forward keeps for backward, for one shard. "branch" tensors are a sublayer's
 // output after the optional post-norm and dropout. A sublayer's raw output (attproj, mlp) is
@@ -86,65 +74,15 @@ struct Transformer<F>::Shard {
 
 template <typename F>
 Transformer<F>::Transformer(const ModelConfig& config, int max_batch, int threads)
-    : config_(config), max_batch_(max_batch), top_(std::make_unique<TopRows>()) {
-  validate(config_);
+    : config_(validated(config)), max_batch_(max_batch), layout_(make_param_layout(config_)) {
   WD_CHECK(max_batch >= 1, "train.batch_size: must be at least 1, got {}", max_batch);
   WD_CHECK(threads >= 1, "threads: must be at least 1, got {}", threads);
   const ModelConfig& c = config_;
   const int64_t V = c.vocab_size, C = c.d_model, L = c.n_layer, maxT = c.block_size;
   const int64_t NH = c.n_head, NKV = c.kv_heads(), HS = c.head_size(), H = c.ffn_hidden();
   const int64_t E = c.moe.n_expert;
-  const bool ln = c.norm == NormKind::layernorm, nb = ln && c.norm_bias;
-  TopRows& top = *top_;
-
-  // Creation order is the order in the arena and in checkpoints.
-  auto add_norm = [&](const std::string& name, size_t& w, size_t& b) {
-    w = table_.add(name + ".weight", {C}, ParamKind::norm_gain);
-    if (nb) b = table_.add(name + ".bias", {C}, ParamKind::norm_bias);
-  };
-  top.wte = table_.add("transformer.wte.weight", {V, C}, ParamKind::embedding);
-  if (c.positions == PositionKind::learned) {
-    top.wpe = table_.add("transformer.wpe.weight", {maxT, C}, ParamKind::embedding);
-  }
-  blocks_.resize(L);
-  for (int64_t l = 0; l < L; ++l) {
-    BlockRows& y = blocks_[l];
-    const std::string h = "transformer.h." + std::to_string(l) + ".";
-    y.window = c.window_of_layer(static_cast<int>(l));
-    add_norm(h + "ln_1", y.ln1_w, y.ln1_b);
-    y.qkv_w = table_.add(h + "attn.c_attn.weight", {(NH + 2 * NKV) * HS, C}, ParamKind::matrix);
-    if (c.bias)
-      y.qkv_b = table_.add(h + "attn.c_attn.bias", {(NH + 2 * NKV) * HS}, ParamKind::bias);
-    y.attproj_w = table_.add(h + "attn.c_proj.weight", {C, NH * HS}, ParamKind::matrix);
-    if (c.bias) y.attproj_b = table_.add(h + "attn.c_proj.bias", {C}, ParamKind::bias);
-    if (c.norm_placement == NormPlacement::sandwich) add_norm(h + "ln_1_post", y.ln1p_w, y.ln1p_b);
-    if (c.block == BlockKind::sequential) add_norm(h + "ln_2", y.ln2_w, y.ln2_b);
-    const int64_t fc_rows = c.gated() ? 2 * H : H;
-    if (c.is_moe()) {
-      y.router = table_.add(h + "moe.router.weight", {E, C}, ParamKind::router);
-      // Experts stacked contiguously: the MoE layer reads (E, 2H, C) and (E, C, H) arrays.
-      for (int64_t e = 0; e < E; ++e) {
-        const size_t r = table_.add(h + "moe.experts." + std::to_string(e) + ".c_fc.weight",
-                                    {fc_rows, C}, ParamKind::expert);
-        if (e == 0) y.experts_fc = r;
-      }
-      for (int64_t e = 0; e < E; ++e) {
-        const size_t r = table_.add(h + "moe.experts." + std::to_string(e) + ".c_proj.weight",
-                                    {C, H}, ParamKind::expert);
-        if (e == 0) y.experts_proj = r;
-      }
-    } else {
-      y.fc_w = table_.add(h + "mlp.c_fc.weight", {fc_rows, C}, ParamKind::matrix);
-      if (c.bias) y.fc_b = table_.add(h + "mlp.c_fc.bias", {fc_rows}, ParamKind::bias);
-      y.proj_w = table_.add(h + "mlp.c_proj.weight", {C, H}, ParamKind::matrix);
-      if (c.bias) y.proj_b = table_.add(h + "mlp.c_proj.bias", {C}, ParamKind::bias);
-    }
-    if (c.norm_placement == NormPlacement::sandwich) add_norm(h + "ln_2_post", y.ln2p_w, y.ln2p_b);
-  }
-  add_norm("transformer.ln_f", top.lnf_w, top.lnf_b);
-  if (!c.tie_embeddings) top.lm_head = table_.add("lm_head.weight", {V, C}, ParamKind::matrix);
-  params_.assign(table_.total(), F(0));
-  grads_.assign(table_.total(), F(0));
+  params_.assign(layout_.table.total(), F(0));
+  grads_.assign(layout_.table.total(), F(0));
   if (c.positions == PositionKind::rope) {
     rope_cos_.resize(maxT * HS / 2), rope_sin_.resize(maxT * HS / 2);
     rope_table(rope_cos_.data(), rope_sin_.data(), static_cast<int>(maxT), static_cast<int>(HS),
@@ -202,7 +140,7 @@ Transformer<F>::Transformer(const ModelConfig& config, int max_batch, int thread
       sh->dfch.resize(N * FCW), sh->dfch_act.resize(N * H);
     }
     sh->scratch.resize(2 * maxT * maxT);
-    if (w > 0) sh->own_grads.assign(table_.total(), F(0));
+    if (w > 0) sh->own_grads.assign(layout_.table.total(), F(0));
     sh->grads = w == 0 ? grads_.data() : sh->own_grads.data();
     shards_.push_back(std::move(sh));
   }
@@ -217,49 +155,22 @@ Transformer<F>::~Transformer() = default;
 
 template <typename F>
 const F* Transformer<F>::param_or_null(size_t row) const {
-  return row == kNone ? nullptr : params_.data() + table_[row].offset;
+  return row == kNone ? nullptr : params_.data() + layout_.table[row].offset;
 }
 
 template <typename F>
 F* Transformer<F>::grad(Shard& sh, size_t row) const {
-  return sh.grads + table_[row].offset;
+  return sh.grads + layout_.table[row].offset;
 }
 
 template <typename F>
 F* Transformer<F>::grad_or_null(Shard& sh, size_t row) const {
-  return row == kNone ? nullptr : sh.grads + table_[row].offset;
+  return row == kNone ? nullptr : sh.grads + layout_.table[row].offset;
 }
 
 template <typename F>
 void Transformer<F>::init_weights(uint64_t seed) {
-  Rng rng(seed, RngStream::init);
-  const ModelConfig& c = config_;
-  const double residual_std = c.init_std / std::sqrt(2.0 * c.n_layer);
-  const double emb_std = c.embedding_init_std > 0.0 ? c.embedding_init_std : c.init_std;
-  for (const ParamInfo& p : table_) {
-    F* w = params_.data() + p.offset;
-    switch (p.kind) {
-      case ParamKind::matrix:
-      case ParamKind::embedding:
-      case ParamKind::router:
-      case ParamKind::expert: {
-        // The projections that write into the residual stream are scaled down (GPT-2 §2.3).
-        const bool residual_out = p.name.ends_with("c_proj.weight");
-        const double std = p.name == "transformer.wte.weight" ? emb_std
-                           : residual_out                     ? residual_std
-                                                              : c.init_std;
-        for (size_t i = 0; i < p.numel; ++i) w[i] = static_cast<F>(std * rng.normal());
-        break;
-      }
-      case ParamKind::bias:
-      case ParamKind::norm_bias:
-        std::fill(w, w + p.numel, F(0));
-        break;
-      case ParamKind::norm_gain:
-        std::fill(w, w + p.numel, F(1));
-        break;
-    }
-  }
+  init_params(params_.data(), layout_.table, config_, seed);
 }
 
 template <typename F>
@@ -327,7 +238,7 @@ ModelLoss Transformer<F>::forward(const int* tokens, const int* targets, int B, 
   if (c.is_moe()) {
     // The balance loss sees the routing of the whole batch, not of each shard.
     std::vector<MoeCache<F>*>& caches = moe_caches_;  // reused: no allocation in the step
-    for (size_t l = 0; l < blocks_.size(); ++l) {
+    for (size_t l = 0; l < layout_.blocks.size(); ++l) {
       caches.clear();
       for (int w = 0; w < active_; ++w) caches.push_back(shards_[w]->blocks[l].moe.get());
       loss.aux += moe_merge_shards(caches, c.moe.aux_loss_coef);
@@ -345,7 +256,7 @@ void Transformer<F>::draw_dropout_masks(Rng& rng) {
   for (int w = 0; w < active_; ++w) {
     dropout_mask(shards_[w]->emb_mask.data(), shards_[w]->B * row, p, rng);
   }
-  for (size_t l = 0; l < blocks_.size(); ++l) {
+  for (size_t l = 0; l < layout_.blocks.size(); ++l) {
     for (int w = 0; w < active_; ++w) {
       dropout_mask(shards_[w]->blocks[l].att_mask.data(), shards_[w]->B * row, p, rng);
     }
@@ -360,7 +271,7 @@ void Transformer<F>::forward_shard(Shard& sh) {
   const ModelConfig& c = config_;
   const int B = sh.B, T = T_, C = c.d_model, V = c.vocab_size, H = c.ffn_hidden(), N = B * T;
   const size_t NC = static_cast<size_t>(N) * C;
-  const TopRows& top = *top_;
+  const TopParams& top = layout_.top;
   const bool sandwich = c.norm_placement == NormPlacement::sandwich;
   const bool seq = c.block == BlockKind::sequential;
   const int* tokens = sh.tokens.data();
@@ -383,15 +294,20 @@ void Transformer<F>::forward_shard(Shard& sh) {
     x = sh.emb_drop.data();
   }
 
-  for (size_t l = 0; l < blocks_.size(); ++l) {
-    const BlockRows& r = blocks_[l];
+  for (size_t l = 0; l < layout_.blocks.size(); ++l) {
+    const BlockParams& r = layout_.blocks[l];
     BlockActivations& y = sh.blocks[l];
     F* attproj = sandwich ? y.attproj.data() : sh.attn_out.data();
     F* mlp = sandwich ? y.mlp.data() : sh.ffn_out.data();
     // Attention sublayer.
     norm_forward(y.ln1.data(), y.ln1_mean.data(), y.ln1_rstd.data(), x, r.ln1_w, r.ln1_b, N);
-    const AttentionShape shape{
-        B, T, c.n_head, c.kv_heads(), c.head_size(), r.window, c.attn_softcap};
+    const AttentionShape shape{B,
+                               T,
+                               c.n_head,
+                               c.kv_heads(),
+                               c.head_size(),
+                               c.window_of_layer(static_cast<int>(l)),
+                               c.attn_softcap};
     linear_forward(y.qkv.data(), y.ln1.data(), param(r.qkv_w), param_or_null(r.qkv_b), N, C,
                    shape.qkv_width());
     if (c.positions == PositionKind::rope) {
@@ -496,7 +412,7 @@ void Transformer<F>::backward_shard(Shard& sh) {
   const size_t NC = static_cast<size_t>(N) * C;
   const bool drop = dropout_on_, sandwich = c.norm_placement == NormPlacement::sandwich;
   const bool seq = c.block == BlockKind::sequential;
-  const TopRows& top = *top_;
+  const TopParams& top = layout_.top;
   if (!sh.own_grads.empty()) std::fill(sh.own_grads.begin(), sh.own_grads.end(), F(0));
 
   // Backward buffers are accumulated into, so each starts at zero; only the rows of this batch.
@@ -545,10 +461,15 @@ void Transformer<F>::backward_shard(Shard& sh) {
   };
 
   for (int l = L - 1; l >= 0; --l) {
-    const BlockRows& r = blocks_[l];
+    const BlockParams& r = layout_.blocks[l];
     BlockActivations& y = sh.blocks[l];
-    const AttentionShape shape{
-        B, T, c.n_head, c.kv_heads(), c.head_size(), r.window, c.attn_softcap};
+    const AttentionShape shape{B,
+                               T,
+                               c.n_head,
+                               c.kv_heads(),
+                               c.head_size(),
+                               c.window_of_layer(static_cast<int>(l)),
+                               c.attn_softcap};
     for (auto* v : {&sh.dln1, &sh.dqkv, &sh.datty, &sh.dattproj, &sh.dattpost, &sh.dln2, &sh.dfch,
                     &sh.dfch_act, &sh.dmlp, &sh.dmlppost}) {
       zero(*v, v->size() / capacity * N);  // width x this batch's rows

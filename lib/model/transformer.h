@@ -35,6 +35,7 @@
 #include "core/param_table.h"
 #include "core/worker_pool.h"
 #include "model/model_config.h"
+#include "model/param_layout.h"
 
 namespace wdlab {
 
@@ -63,14 +64,14 @@ class Transformer {
   int threads() const { return static_cast<int>(shards_.size()); }
   // The model's workers, for the rest of the step (gradient clipping, optimizer) to share.
   WorkerPool& workers() { return *pool_; }
-  const ParamTable& table() const { return table_; }
+  const ParamTable& table() const { return layout_.table; }
+  const ParamLayout& layout() const { return layout_; }
   std::vector<F>& params() { return params_; }
   const std::vector<F>& params() const { return params_; }
   std::vector<F>& grads() { return grads_; }
   const std::vector<F>& grads() const { return grads_; }
 
-  // N(0, init_std) weights (residual output projections / sqrt(2 n_layer), GPT-2 §2.3), token
-  // embedding N(0, embedding_init_std), norm gains 1, biases 0; from the seed's init stream.
+  // init_params (param_layout.h): N(0, init_std) matrices, norm gains 1, biases 0.
   void init_weights(uint64_t seed);
 
   // tokens, targets (B,T), B <= max_batch, T <= block_size. dropout_rng == nullptr means
@@ -81,12 +82,10 @@ class Transformer {
   void backward();
 
  private:
-  struct BlockRows;
-  struct TopRows;
   struct BlockActivations;
   struct Shard;
 
-  const F* param(size_t row) const { return params_.data() + table_[row].offset; }
+  const F* param(size_t row) const { return params_.data() + layout_.table[row].offset; }
   const F* param_or_null(size_t row) const;  // row == kNone -> nullptr
   F* grad(Shard& sh, size_t row) const;
   F* grad_or_null(Shard& sh, size_t row) const;
@@ -100,10 +99,8 @@ class Transformer {
 
   ModelConfig config_;
   int max_batch_;
-  ParamTable table_;
+  ParamLayout layout_;  // tensor names, kinds and offsets; each block's rows
   std::vector<F> params_, grads_;
-  std::vector<BlockRows> blocks_;  // parameter rows of each block
-  std::unique_ptr<TopRows> top_;
   std::vector<F> rope_cos_, rope_sin_;
   std::vector<std::unique_ptr<Shard>> shards_;  // one per worker
   std::unique_ptr<WorkerPool> pool_;
