@@ -1,3 +1,4 @@
+// Inverted dropout (dropout.h): the mask draw, applying it, and its backward.
 #include "layers/dropout.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// One block's forward and backward (block.h): the layers wired in order, then in reverse.
 #include "model/block.h"
 
 #include <algorithm>

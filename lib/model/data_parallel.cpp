@@ -1,3 +1,5 @@
+// The data-parallel shards (data_parallel.h): their buffers, the batch split, the dropout masks
+// in batch order and the fixed-order gradient sum.
 #include "model/data_parallel.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The parameter table of a config and its initialisation (param_layout.h).
 #include "model/param_layout.h"
 
 #include <algorithm>
