@@ -1,7 +1,7 @@
-// The model's data parallelism (transformer.h, worker_pool.h): a batch split between workers
-// gives the loss and gradients of the whole batch (exactly in double; to fp32 rounding in float),
-// the same bits on every run for a fixed thread count, and the balance loss and dropout masks of
-// the unsplit batch.
+// The model's data parallelism (transformer.h, data_parallel.h, worker_pool.h): a batch split
+// between workers gives the loss and gradients of the whole batch (exactly in double; to fp32
+// rounding in float), the same bits on every run for a fixed thread count, and the balance loss
+// and dropout masks of the unsplit batch.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -29,6 +29,7 @@
 #include "gradcheck.h"
 #include "layers/attention.h"
 #include "layers/cross_entropy.h"
+#include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/gelu.h"
 #include "layers/glu.h"

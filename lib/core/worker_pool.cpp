@@ -1,11 +1,14 @@
 #include "core/worker_pool.h"
 
 #include "core/error.h"
+#include "core/gemm.h"
 
 namespace wdlab {
 
 WorkerPool::WorkerPool(int workers) : workers_(workers) {
   WD_CHECK(workers >= 1, "worker pool: need at least 1 worker, got {}", workers);
+  // The workers are the parallelism: BLAS inside them stays on their thread.
+  if (workers > 1) blas_set_threads(1);
   threads_.reserve(static_cast<size_t>(workers - 1));
   for (int w = 1; w < workers; ++w) threads_.emplace_back([this, w] { loop(w); });
 }

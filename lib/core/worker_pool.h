@@ -2,7 +2,7 @@
 // only thread pool. The model splits a batch into one shard per worker (data parallelism), so a
 // step has a handful of parallel regions, each long enough that a condition-variable wake-up is
 // cheap next to it. BLAS runs single-threaded inside the workers: one pool, never two fighting
-// over the same cores.
+// over the same cores (a pool of more than one worker sets OpenBLAS to one thread for the process).
 //
 //   WorkerPool pool(2);                              // the caller plus one background thread
 //   pool.run([&](int worker) { work_on(shard[worker]); });   // worker 0 runs on the caller

@@ -26,21 +26,32 @@
 // gradient arena; the arenas are then summed in a fixed order. The loss, the MoE balance loss
 // and the dropout masks are those of the whole batch, so a different thread count changes
 // results only by fp32 rounding, and a fixed one gives the same bits every time.
+//
+// One training step, file by file:
+//   transformer.cpp    the step: split the batch, embedding, blocks, head and loss; then backward
+//   param_layout.h     which tensors exist, their kinds (what decay rules read), their init
+//   data_parallel.h    the shards and workers, dropout masks in batch order, the gradient sum
+//   block.h            one block's forward and backward
+//   lib/layers/        each layer's math, forward and backward side by side
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "core/param_table.h"
 #include "core/worker_pool.h"
 #include "model/model_config.h"
+#include "model/param_layout.h"
 
 namespace wdlab {
 
 class Rng;
 template <typename F>
-struct MoeCache;
+struct Shard;
+template <typename F>
+struct ShardView;
+template <typename F>
+class DataParallel;
 
 struct ModelLoss {
   double ce = 0.0;      // mean cross-entropy: what is reported and compared
@@ -52,25 +63,25 @@ struct ModelLoss {
 template <typename F>
 class Transformer {
  public:
-  // threads > 1 starts that many workers (at most max_batch are used) and sets OpenBLAS to one
-  // thread for the process: the workers are the parallelism.
+  // threads > 1 starts that many workers (at most max_batch are used); the worker pool sets
+  // OpenBLAS to one thread for the process: the workers are the parallelism.
   Transformer(const ModelConfig& config, int max_batch, int threads = 1);
   ~Transformer();
   Transformer(const Transformer&) = delete;
   Transformer& operator=(const Transformer&) = delete;
 
   const ModelConfig& config() const { return config_; }
-  int threads() const { return static_cast<int>(shards_.size()); }
+  int threads() const;
   // The model's workers, for the rest of the step (gradient clipping, optimizer) to share.
-  WorkerPool& workers() { return *pool_; }
-  const ParamTable& table() const { return table_; }
+  WorkerPool& workers();
+  const ParamTable& table() const { return layout_.table; }
+  const ParamLayout& layout() const { return layout_; }
   std::vector<F>& params() { return params_; }
   const std::vector<F>& params() const { return params_; }
   std::vector<F>& grads() { return grads_; }
   const std::vector<F>& grads() const { return grads_; }
 
-  // N(0, init_std) weights (residual output projections / sqrt(2 n_layer), GPT-2 §2.3), token
-  // embedding N(0, embedding_init_std), norm gains 1, biases 0; from the seed's init stream.
+  // init_params (param_layout.h): N(0, init_std) matrices, norm gains 1, biases 0.
   void init_weights(uint64_t seed);
 
   // tokens, targets (B,T), B <= max_batch, T <= block_size. dropout_rng == nullptr means
@@ -86,34 +97,17 @@ class Transformer {
   std::vector<int> routing() const;
 
  private:
-  struct BlockRows;
-  struct TopRows;
-  struct BlockActivations;
-  struct Shard;
-
-  const F* param(size_t row) const { return params_.data() + table_[row].offset; }
-  const F* param_or_null(size_t row) const;  // row == kNone -> nullptr
-  F* grad(Shard& sh, size_t row) const;
-  F* grad_or_null(Shard& sh, size_t row) const;
-  void norm_forward(F* out, F* mean, F* rstd, const F* in, size_t gain, size_t bias, int N) const;
-  void norm_backward(Shard& sh, F* din, const F* dout, const F* in, const F* mean, const F* rstd,
-                     size_t gain, size_t bias, int N) const;
-  void draw_dropout_masks(Rng& rng);
-  void forward_shard(Shard& sh);
-  void backward_shard(Shard& sh);
-  void sum_shard_grads(int worker);
+  ShardView<F> view(Shard<F>& shard);
+  void forward_shard(Shard<F>& shard);   // embedding, blocks, head and loss
+  void backward_shard(Shard<F>& shard);  // the same in reverse, into the shard's gradient arena
 
   ModelConfig config_;
   int max_batch_;
-  ParamTable table_;
+  ParamLayout layout_;  // tensor names, kinds and offsets; each block's rows
   std::vector<F> params_, grads_;
-  std::vector<BlockRows> blocks_;  // parameter rows of each block
-  std::unique_ptr<TopRows> top_;
   std::vector<F> rope_cos_, rope_sin_;
-  std::vector<std::unique_ptr<Shard>> shards_;  // one per worker
-  std::unique_ptr<WorkerPool> pool_;
-  std::vector<MoeCache<F>*> moe_caches_;  // forward's list of one layer's shard caches
-  int B_ = 0, T_ = 0, active_ = 0;        // last forward's batch; shards that hold part of it
+  std::unique_ptr<DataParallel<F>> shards_;  // one shard per worker, and the workers
+  int B_ = 0, T_ = 0;                        // last forward's batch
   bool dropout_on_ = false;
 };
 
