@@ -4,8 +4,10 @@
 
 #include "test_util.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "run/config.h"
@@ -80,6 +82,7 @@ TEST(Config, RangeErrorsNameTheKey) {
        {Case{"model.n_head=5", "model.n_head"},
         Case{"optim.weight_decay=-0.1", "optim.weight_decay"}, Case{"optim.lr=0", "optim.lr"},
         Case{"optim.lr=-1e-3", "optim.lr"}, Case{"optim.beta2=1.0", "optim.beta2"},
+        Case{"optim.eps=0", "optim.eps"}, Case{"optim.momentum=1", "optim.momentum"},
         Case{"train.steps=0", "train.steps"}, Case{"model.dropout=1.0", "model.dropout"},
         Case{"data.source=text", "data.path"}, Case{"optim.min_lr=1", "optim.min_lr"}}) {
     const std::string msg = error_of([&] { parse_run_config(with({c.override_})); });
@@ -164,6 +167,35 @@ TEST(Config, ConfigIdIgnoresNameButNotSettings) {
   EXPECT_EQ(config_id(a), config_id(b));
   EXPECT_NE(config_id(a), config_id(c));
   EXPECT_EQ(config_id(a).size(), 16u);
+}
+
+// The config id is stable (results of earlier sweeps are found by it): gpt2 at tiny with the
+// defaults.
+TEST(Config, DecoupledConfigIdIsStable) {
+  EXPECT_EQ(config_id(with({})), "828930bf196d6f7b");
+}
+
+// One schema: every key has exactly one default and one line of documentation, and the parsed
+// defaults are the schema's (OptimizerOptions states none of its own).
+TEST(Config, SchemaDocumentsEveryKeyOnce) {
+  std::set<std::string> keys;
+  for (const SectionSchema* s : config_sections()) {
+    for (const SchemaKey& k : s->keys) {
+      EXPECT_TRUE(keys.insert(s->dotted(k.key)).second) << s->dotted(k.key);
+      EXPECT_FALSE(k.doc.empty()) << s->dotted(k.key);
+      EXPECT_EQ(k.doc.find('\n'), std::string::npos) << s->dotted(k.key);
+      std::string pointer = "/" + s->dotted(k.key);
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      EXPECT_EQ(default_config().at(json::json_pointer(pointer)), k.value) << pointer;
+    }
+  }
+  // ...and nothing in default_config() is undocumented.
+  EXPECT_EQ(default_config().flatten().size(), keys.size());  // decay_rules ([]) flattens to one (null) leaf
+  const RunConfig d = parse_run_config(resolve_config(json::object(), "", {}));
+  EXPECT_DOUBLE_EQ(d.optim.options.weight_decay, 0.1);
+  EXPECT_DOUBLE_EQ(d.optim.options.beta2, 0.95);
+  EXPECT_EQ(d.train.steps, 300);
+  EXPECT_EQ(d.data.train_tokens, 200000u);
 }
 
 TEST(Config, EveryShippedPresetLoadsAtEveryScale) {
