@@ -30,6 +30,20 @@ struct SweepArgs {
   std::string format = "text";
 };
 
+// Points of the grid that resolve to the config of an earlier run are run once.
+std::string duplicates_note(const SweepPlan& plan) {
+  std::string note = fmt::format("{} duplicate configuration{} dropped", plan.duplicates,
+                                 plan.duplicates == 1 ? "" : "s");
+  if (plan.scaling_duplicates == plan.duplicates)
+    return note + " (decay_scaling has no effect without decoupled decay)";
+  if (plan.scaling_duplicates > 0)
+    return note + fmt::format(
+                      " (same config id as an earlier run; {} of them because "
+                      "decay_scaling has no effect without decoupled decay)",
+                      plan.scaling_duplicates);
+  return note + " (same config id as an earlier run)";
+}
+
 void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOptions& options,
                    const std::string& format) {
   if (format == "json") {
@@ -59,9 +73,7 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
   }
   for (const SkippedPreset& s : plan.skipped)
     std::printf("left out: %s: %s\n", s.preset.c_str(), s.reason.c_str());
-  if (plan.duplicates)
-    std::printf("%d point%s with the config of an earlier run merged\n", plan.duplicates,
-                plan.duplicates == 1 ? "" : "s");
+  if (plan.duplicates) std::printf("%s\n", duplicates_note(plan).c_str());
   for (const std::string& c : d.conflicts) std::printf("conflict: %s\n", c.c_str());
 }
 
@@ -85,6 +97,7 @@ void sweep(const SweepArgs& args) {
     return;
   }
   for (const SkippedPreset& s : plan.skipped) spdlog::warn("left out: {}: {}", s.preset, s.reason);
+  if (plan.duplicates) spdlog::info("{}", duplicates_note(plan));
 
   struct sigaction action = {};
   action.sa_handler = request_sweep_stop;

@@ -36,9 +36,9 @@ TEST(Config, PresetAndScaleAndOverridesCompose) {
 
 TEST(Config, EnumOverridesParse) {
   const RunConfig r = parse_run_config(
-      with({"optim.decay_mode=coupled", "optim.decay_scope=uniform", "optim.name=sgd",
+      with({"optim.decay_mode=decoupled", "optim.decay_scope=uniform", "optim.name=sgd",
             "optim.decay_scaling=lr_squared", "optim.schedule=constant"}));
-  EXPECT_EQ(r.optim.options.decay_mode, DecayMode::coupled);
+  EXPECT_EQ(r.optim.options.decay_mode, DecayMode::decoupled);
   EXPECT_EQ(r.optim.decay_scope, DecayScope::uniform);
   EXPECT_EQ(r.optim.options.kind, OptimizerKind::sgd);
   EXPECT_EQ(r.optim.options.decay_scaling, DecayScaling::lr_squared);
@@ -169,8 +169,35 @@ TEST(Config, ConfigIdIgnoresNameButNotSettings) {
   EXPECT_EQ(config_id(a).size(), 16u);
 }
 
-// The config id is stable (results of earlier sweeps are found by it): gpt2 at tiny with the
-// defaults.
+// decay_scaling only acts with decoupled decay: without it the resolved config records null, so
+// the config id does not depend on it (a sweep over mode x scaling runs coupled once).
+TEST(Config, DecayScalingNormalisedWithoutDecoupledDecay) {
+  for (const char* mode : {"coupled", "none"}) {
+    const std::string m = std::string("optim.decay_mode=") + mode;
+    const json lr = with({m, "optim.decay_scaling=lr"});
+    const json sched = with({m, "optim.decay_scaling=schedule"});
+    EXPECT_TRUE(lr["optim"]["decay_scaling"].is_null()) << mode;
+    EXPECT_EQ(config_id(lr), config_id(sched)) << mode;
+    EXPECT_EQ(parse_run_config(sched).optim.options.decay_mode,
+              std::string(mode) == "none" ? DecayMode::none : DecayMode::coupled);
+  }
+  const json lr = with({"optim.decay_mode=decoupled", "optim.decay_scaling=lr"});
+  const json sched = with({"optim.decay_mode=decoupled", "optim.decay_scaling=schedule"});
+  EXPECT_EQ(lr["optim"]["decay_scaling"], "lr");
+  EXPECT_NE(config_id(lr), config_id(sched));
+  // The id normalises too, so a config that was not resolved gets the same one.
+  json raw = with({"optim.decay_mode=coupled"});
+  raw["optim"]["decay_scaling"] = "lr_squared";
+  EXPECT_EQ(config_id(raw), config_id(with({"optim.decay_mode=coupled"})));
+  // Decoupled decay needs a scaling.
+  json missing = lr;
+  missing["optim"]["decay_scaling"] = nullptr;
+  const std::string msg = error_of([&] { parse_run_config(missing); });
+  EXPECT_NE(msg.find("optim.decay_scaling"), std::string::npos) << msg;
+}
+
+// The id of a decoupled run is what it was before decay_scaling was normalised (results of
+// earlier sweeps are still found by id): gpt2 at tiny with the defaults.
 TEST(Config, DecoupledConfigIdIsStable) {
   EXPECT_EQ(config_id(with({})), "828930bf196d6f7b");
 }

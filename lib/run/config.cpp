@@ -59,6 +59,7 @@ json resolve_config(const json& preset, const std::string& scale,
   config["preset"] = preset.value("name", std::string());
   config["scale"] = scale;
   for (const std::string& o : overrides) apply_override(config, o);
+  normalise_optim(config);
   return config;
 }
 
@@ -81,6 +82,7 @@ RunConfig parse_run_config(const json& c) {
 std::string config_id(const json& config) {
   json c = config;
   c.erase("name");
+  if (c.contains("optim")) normalise_optim(c);
   const std::string text = c.dump();  // keys sorted: canonical
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char ch : text) {

@@ -47,7 +47,8 @@ const std::vector<const SectionSchema*>& config_sections();
 // The schema: every key with its default value (whose JSON type is the key's type).
 const nlohmann::json& default_config();
 
-// default_config() <- preset["config"] <- preset["scales"][scale] <- overrides ("a.b=value").
+// default_config() <- preset["config"] <- preset["scales"][scale] <- overrides ("a.b=value"),
+// then normalised (normalise_optim: decay_scaling is null unless decay is decoupled).
 // Also records "preset" and "scale".
 nlohmann::json resolve_config(const nlohmann::json& preset, const std::string& scale,
                               const std::vector<std::string>& overrides);
@@ -56,7 +57,7 @@ nlohmann::json resolve_config(const nlohmann::json& preset, const std::string& s
 RunConfig parse_run_config(const nlohmann::json& config);
 
 // Stable id of a resolved config (hex of a 64-bit FNV-1a hash over its canonical dump, ignoring
-// "name"): two runs with the same id train the same thing.
+// "name", after normalisation): two runs with the same id train the same thing.
 std::string config_id(const nlohmann::json& config);
 
 }  // namespace wdlab

@@ -23,7 +23,7 @@ const SectionSchema& optim_schema() {
           {"decay_mode", "decoupled",
            "none | coupled (L2 on the gradient, Adam) | decoupled (on the weights, AdamW)"},
           {"decay_scaling", "lr",
-           "decoupled only: s_t = lr (lr_t) | schedule (lr_t / lr) | lr_squared"},
+           "decoupled only (null otherwise): s_t = lr (lr_t) | schedule (lr_t / lr) | lr_squared"},
           {"decay_scope", "selective",
            "selective (matrices only: no biases, norms, embeddings) | uniform (every tensor)"},
           {"decay_rules", json::array(),
@@ -31,6 +31,11 @@ const SectionSchema& optim_schema() {
           {"grad_clip", 1.0, "global gradient-norm clip (>= 0; 0 disables)"},
       }};
   return schema;
+}
+
+void normalise_optim(json& config) {
+  json& o = config.at("optim");
+  if (o.at("decay_mode") != "decoupled") o["decay_scaling"] = nullptr;
 }
 
 namespace {
@@ -87,10 +92,15 @@ OptimConfig parse_optim_config(const json& config, int total_steps) {
   opt.decay_mode = o.choice<DecayMode>("decay_mode", {{"none", DecayMode::none},
                                                       {"coupled", DecayMode::coupled},
                                                       {"decoupled", DecayMode::decoupled}});
-  opt.decay_scaling = o.choice<DecayScaling>(
-      "decay_scaling", {{"lr", DecayScaling::lr},
-                        {"schedule", DecayScaling::schedule},
-                        {"lr_squared", DecayScaling::lr_squared}});
+  const bool scaling_null = o.at("decay_scaling").is_null();
+  WD_CHECK(!scaling_null || opt.decay_mode != DecayMode::decoupled,
+           "optim.decay_scaling: required with optim.decay_mode=decoupled");
+  opt.decay_scaling =
+      scaling_null
+          ? DecayScaling::lr
+          : o.choice<DecayScaling>("decay_scaling", {{"lr", DecayScaling::lr},
+                                                     {"schedule", DecayScaling::schedule},
+                                                     {"lr_squared", DecayScaling::lr_squared}});
   opt.beta1 = unit_interval(o, "beta1");
   opt.beta2 = unit_interval(o, "beta2");
   opt.eps = o.get<double>("eps");
