@@ -216,8 +216,8 @@ TEST(Config, SchemaDocumentsEveryKeyOnce) {
       EXPECT_EQ(default_config().at(json::json_pointer(pointer)), k.value) << pointer;
     }
   }
-  // ...and nothing in default_config() is undocumented.
-  EXPECT_EQ(default_config().flatten().size(), keys.size());  // decay_rules ([]) flattens to one (null) leaf
+  // ...and nothing in default_config() is undocumented (decay_rules, [], flattens to one leaf).
+  EXPECT_EQ(default_config().flatten().size(), keys.size());
   const RunConfig d = parse_run_config(resolve_config(json::object(), "", {}));
   EXPECT_DOUBLE_EQ(d.optim.options.weight_decay, 0.1);
   EXPECT_DOUBLE_EQ(d.optim.options.beta2, 0.95);
