@@ -25,9 +25,10 @@ const SectionSchema& optim_schema() {
           {"decay_scaling", "lr",
            "decoupled only (null otherwise): s_t = lr (lr_t) | schedule (lr_t / lr) | lr_squared"},
           {"decay_scope", "selective",
-           "selective (matrices only: no biases, norms, embeddings) | uniform (every tensor)"},
+           "selective (tensors with ndim >= 2: matrices, embeddings, routers, experts) | uniform"},
           {"decay_rules", json::array(),
-           "list of {\"kind\" or \"name\" (a glob), \"decay\": bool}, applied after decay_scope"},
+           "[{\"kind\" and/or \"name\" (a glob), \"decay\": bool}] on top of the scope; last "
+           "match wins"},
           {"grad_clip", 1.0, "global gradient-norm clip (>= 0; 0 disables)"},
       }};
   return schema;
