@@ -1,18 +1,40 @@
-// `wdlab config`: print the fully resolved config a run would use.
+// `wdlab config`: print the fully resolved config a run would use, or (--explain) every key with
+// its default and what it means.
 #include <cstdio>
 
 #include "commands.h"
 #include "run/config.h"
 
 namespace wdlab::cli {
+namespace {
+
+struct ConfigCmdArgs {
+  ConfigArgs config;
+  bool explain = false;
+};
+
+// One line a key: dotted name, default (JSON), documentation; sections as in the schema.
+void explain() {
+  for (const SectionSchema* s : config_sections()) {
+    for (const SchemaKey& k : s->keys) {
+      std::printf("%-26s %-13s %s\n", s->dotted(k.key).c_str(), k.value.dump().c_str(),
+                  k.doc.c_str());
+    }
+  }
+}
+
+}  // namespace
 
 void register_config(CLI::App& app) {
   auto* cmd = app.add_subcommand("config", "Print the fully resolved config (JSON) of a run");
-  auto args = std::make_shared<ConfigArgs>();
-  add_config_args(*cmd, *args);
+  auto args = std::make_shared<ConfigCmdArgs>();
+  add_config_args(*cmd, args->config);
+  cmd->add_flag("--explain", args->explain,
+                "Print every key with its default and one line on what it does, instead");
   cmd->callback([args] {
-    const nlohmann::json cfg =
-        resolve_config(load_preset(args->preset), args->scale, args->overrides);
+    if (args->explain) return explain();
+    const ConfigArgs& a = args->config;
+    const nlohmann::json cfg = resolve_config(load_preset(a.preset), a.scale, a.overrides);
     parse_run_config(cfg);  // the same checks as `run`
     std::printf("%s\n", cfg.dump(2).c_str());
   });

@@ -1,11 +1,6 @@
 // `wdlab run`: train one run into one run directory.
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -15,15 +10,10 @@
 #include "run/config.h"
 #include "run/run_dir.h"
 #include "run/trainer.h"
-#include "sweep/runner.h"
+#include "stop_signals.h"
 
 namespace wdlab::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) {
-  g_stop.store(true);
-}
 
 struct RunArgs {
   ConfigArgs config;
@@ -35,16 +25,7 @@ struct RunArgs {
   std::string init_from;
 };
 
-// A run started by `wdlab sweep` is asked to stop (SIGTERM: it ends as "interrupted") when the
-// sweep process dies, even by SIGKILL, instead of running on as an orphan.
-void stop_with_sweep() {
-  const char* sweep = std::getenv(std::string(kSweepPidVariable).c_str());
-  if (sweep == nullptr) return;
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (std::to_string(getppid()) != sweep) g_stop.store(true);  // it died before the prctl
-}
-
-void run(const RunArgs& args) {
+Outcome run(const RunArgs& args) {
   const nlohmann::json cfg =
       resolve_config(load_preset(args.config.preset), args.config.scale, args.config.overrides);
   RunConfig config = parse_run_config(cfg);
@@ -69,23 +50,20 @@ void run(const RunArgs& args) {
   create_run_dir(dir, args.force);
   spdlog::info("run directory: {}", dir.string());
 
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
-  stop_with_sweep();
-  const nlohmann::json summary = trainer.run(dir, &g_stop);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  StopSignals stop;
+  stop.follow_parent_sweep();
+  const nlohmann::json summary = trainer.run(dir, &stop.flag());
   const std::string status = summary["status"];
   if (status == "interrupted") {
     spdlog::warn("interrupted; partial metrics kept in {}", dir.string());
-    std::exit(130);
+    return Outcome::interrupted;
   }
-  if (status == "diverged") std::exit(3);
+  return status == "diverged" ? Outcome::diverged : Outcome::ok;
 }
 
 }  // namespace
 
-void register_run(CLI::App& app) {
+void register_run(CLI::App& app, Outcome& outcome) {
   auto* cmd = app.add_subcommand("run", "Train one run and write its run directory");
   auto args = std::make_shared<RunArgs>();
   add_config_args(*cmd, args->config);
@@ -102,7 +80,10 @@ void register_run(CLI::App& app) {
                 "Write the final weights to <run dir>/model.safetensors (fp32, PyTorch names)");
   cmd->add_option("--init-from", args->init_from,
                   "Start from the weights in a safetensors file instead of the seed's init");
-  cmd->callback([args] { run(*args); });
+  cmd->footer(
+      "Exit codes: 0 finished; 1 bad input; 3 diverged; 130 interrupted (partial "
+      "metrics kept).");
+  cmd->callback([args, &outcome] { outcome = run(*args); });
 }
 
 }  // namespace wdlab::cli

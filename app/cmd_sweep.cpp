@@ -1,11 +1,11 @@
 // `wdlab sweep SPEC.json [key=v1,v2 ...]`: expand a sweep spec into runs and run the missing ones.
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <cstdio>
 
 #include "commands.h"
 #include "core/error.h"
+#include "stop_signals.h"
 #include "sweep/expand.h"
 #include "sweep/parallelism.h"
 #include "sweep/resume.h"
@@ -13,11 +13,6 @@
 
 namespace wdlab::cli {
 namespace {
-
-StopRequest g_stop;
-extern "C" void request_sweep_stop(int sig) {
-  g_stop.request(sig);
-}
 
 struct SweepArgs {
   std::string spec;
@@ -29,6 +24,20 @@ struct SweepArgs {
   bool force = false;
   std::string format = "text";
 };
+
+// Points of the grid that resolve to the config of an earlier run are run once.
+std::string duplicates_note(const SweepPlan& plan) {
+  std::string note = fmt::format("{} duplicate configuration{} dropped", plan.duplicates,
+                                 plan.duplicates == 1 ? "" : "s");
+  if (plan.scaling_duplicates == plan.duplicates)
+    return note + " (decay_scaling has no effect without decoupled decay)";
+  if (plan.scaling_duplicates > 0)
+    return note + fmt::format(
+                      " (same config id as an earlier run; {} of them because "
+                      "decay_scaling has no effect without decoupled decay)",
+                      plan.scaling_duplicates);
+  return note + " (same config id as an earlier run)";
+}
 
 void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOptions& options,
                    const std::string& format) {
@@ -59,13 +68,11 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
   }
   for (const SkippedPreset& s : plan.skipped)
     std::printf("left out: %s: %s\n", s.preset.c_str(), s.reason.c_str());
-  if (plan.duplicates)
-    std::printf("%d point%s with the config of an earlier run merged\n", plan.duplicates,
-                plan.duplicates == 1 ? "" : "s");
+  if (plan.duplicates) std::printf("%s\n", duplicates_note(plan).c_str());
   for (const std::string& c : d.conflicts) std::printf("conflict: %s\n", c.c_str());
 }
 
-void sweep(const SweepArgs& args) {
+Outcome sweep(const SweepArgs& args) {
   SweepSpec spec = load_sweep_spec(args.spec);
   apply_command_line(spec, args.axes);
   const SweepPlan plan = expand_sweep(spec);
@@ -82,26 +89,25 @@ void sweep(const SweepArgs& args) {
 
   if (args.dry_run) {
     print_dry_run(plan, decide_runs(plan, options.root, options.force), options, args.format);
-    return;
+    return Outcome::ok;
   }
   for (const SkippedPreset& s : plan.skipped) spdlog::warn("left out: {}: {}", s.preset, s.reason);
+  if (plan.duplicates) spdlog::info("{}", duplicates_note(plan));
 
-  struct sigaction action = {};
-  action.sa_handler = request_sweep_stop;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  const SweepOutcome out = run_sweep(plan, options, &g_stop);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (out.interrupted || out.not_started) std::exit(130);
-  if (out.failed) std::exit(1);
+  SweepOutcome out;
+  {
+    StopSignals stop;
+    out = run_sweep(plan, options, &stop.request());
+  }
+  if (out.interrupted || out.not_started) return Outcome::interrupted;
+  if (out.failed) return Outcome::failed;
   spdlog::info("report: wdlab report {}", options.root.string());
+  return Outcome::ok;
 }
 
 }  // namespace
 
-void register_sweep(CLI::App& app) {
+void register_sweep(CLI::App& app, Outcome& outcome) {
   auto* cmd = app.add_subcommand(
       "sweep", "Run a sweep spec (configs/sweeps/*.json): a grid of runs, resumably, in parallel");
   auto args = std::make_shared<SweepArgs>();
@@ -121,7 +127,10 @@ void register_sweep(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--force", args->force, "Redo every run, replacing completed ones");
-  cmd->callback([args] { sweep(*args); });
+  cmd->footer(
+      "Exit codes: 0 every run done (diverged runs are results); 1 a run failed; 130 "
+      "interrupted (finished runs kept; rerun to resume).");
+  cmd->callback([args, &outcome] { outcome = sweep(*args); });
 }
 
 }  // namespace wdlab::cli

@@ -1,15 +1,19 @@
 // One function per subcommand: each adds its options to the app and installs the callback that
-// does the work through the library. main.cpp only wires them up.
+// does the work through the library. main.cpp only wires them up. The commands that can end
+// other than "done" or an error (run: diverged, interrupted; sweep: a failed run, interrupted)
+// store their Outcome for main.cpp to turn into the exit code.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include "outcome.h"
+
 namespace wdlab::cli {
 
-void register_run(CLI::App& app);
+void register_run(CLI::App& app, Outcome& outcome);
 void register_presets(CLI::App& app);
 void register_config(CLI::App& app);
-void register_sweep(CLI::App& app);
+void register_sweep(CLI::App& app, Outcome& outcome);
 void register_table(CLI::App& app);
 void register_report(CLI::App& app);
 void register_inspect(CLI::App& app);

@@ -1,5 +1,6 @@
 // wdlab: weight-decay ablations on CPU transformers. This file owns process concerns only:
-// the command table, log verbosity and mapping errors to one-line messages and exit codes.
+// the command table, log verbosity and mapping outcomes and errors to one-line messages and exit
+// codes (outcome.h: the subcommands return, nothing below calls exit()).
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -7,21 +8,26 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "outcome.h"
+#include "usage.h"
 
 int main(int argc, char** argv) {
+  using namespace wdlab::cli;
   CLI::App app{"wdlab: weight-decay ablations on CPU transformers"};
   app.set_version_flag("--version", WDLAB_VERSION);
+  app.footer(kExitCodesHelp);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "Only print warnings and errors");
   app.require_subcommand(1);
   app.fallthrough();  // global flags (-q) may also follow the subcommand
-  wdlab::cli::register_run(app);
-  wdlab::cli::register_presets(app);
-  wdlab::cli::register_config(app);
-  wdlab::cli::register_sweep(app);
-  wdlab::cli::register_table(app);
-  wdlab::cli::register_report(app);
-  wdlab::cli::register_inspect(app);
+  Outcome outcome = Outcome::ok;
+  register_run(app, outcome);
+  register_presets(app);
+  register_config(app);
+  register_sweep(app, outcome);
+  register_table(app);
+  register_report(app);
+  register_inspect(app);
   app.parse_complete_callback([&] {
     spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
     spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);
@@ -31,13 +37,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::fprintf(stderr, "error: %s (see wdlab --help)\n", usage_error(app, argc, argv, e).c_str());
+    return kExitUsage;
   } catch (const wdlab::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return kExitError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return kExitError;
   }
-  return 0;
+  return exit_code(outcome);
 }

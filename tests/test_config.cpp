@@ -4,8 +4,10 @@
 
 #include "test_util.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "run/config.h"
@@ -34,9 +36,9 @@ TEST(Config, PresetAndScaleAndOverridesCompose) {
 
 TEST(Config, EnumOverridesParse) {
   const RunConfig r = parse_run_config(
-      with({"optim.decay_mode=coupled", "optim.decay_scope=uniform", "optim.name=sgd",
+      with({"optim.decay_mode=decoupled", "optim.decay_scope=uniform", "optim.name=sgd",
             "optim.decay_scaling=lr_squared", "optim.schedule=constant"}));
-  EXPECT_EQ(r.optim.options.decay_mode, DecayMode::coupled);
+  EXPECT_EQ(r.optim.options.decay_mode, DecayMode::decoupled);
   EXPECT_EQ(r.optim.decay_scope, DecayScope::uniform);
   EXPECT_EQ(r.optim.options.kind, OptimizerKind::sgd);
   EXPECT_EQ(r.optim.options.decay_scaling, DecayScaling::lr_squared);
@@ -80,6 +82,7 @@ TEST(Config, RangeErrorsNameTheKey) {
        {Case{"model.n_head=5", "model.n_head"},
         Case{"optim.weight_decay=-0.1", "optim.weight_decay"}, Case{"optim.lr=0", "optim.lr"},
         Case{"optim.lr=-1e-3", "optim.lr"}, Case{"optim.beta2=1.0", "optim.beta2"},
+        Case{"optim.eps=0", "optim.eps"}, Case{"optim.momentum=1", "optim.momentum"},
         Case{"train.steps=0", "train.steps"}, Case{"model.dropout=1.0", "model.dropout"},
         Case{"data.source=text", "data.path"}, Case{"optim.min_lr=1", "optim.min_lr"}}) {
     const std::string msg = error_of([&] { parse_run_config(with({c.override_})); });
@@ -164,6 +167,62 @@ TEST(Config, ConfigIdIgnoresNameButNotSettings) {
   EXPECT_EQ(config_id(a), config_id(b));
   EXPECT_NE(config_id(a), config_id(c));
   EXPECT_EQ(config_id(a).size(), 16u);
+}
+
+// decay_scaling only acts with decoupled decay: without it the resolved config records null, so
+// the config id does not depend on it (a sweep over mode x scaling runs coupled once).
+TEST(Config, DecayScalingNormalisedWithoutDecoupledDecay) {
+  for (const char* mode : {"coupled", "none"}) {
+    const std::string m = std::string("optim.decay_mode=") + mode;
+    const json lr = with({m, "optim.decay_scaling=lr"});
+    const json sched = with({m, "optim.decay_scaling=schedule"});
+    EXPECT_TRUE(lr["optim"]["decay_scaling"].is_null()) << mode;
+    EXPECT_EQ(config_id(lr), config_id(sched)) << mode;
+    EXPECT_EQ(parse_run_config(sched).optim.options.decay_mode,
+              std::string(mode) == "none" ? DecayMode::none : DecayMode::coupled);
+  }
+  const json lr = with({"optim.decay_mode=decoupled", "optim.decay_scaling=lr"});
+  const json sched = with({"optim.decay_mode=decoupled", "optim.decay_scaling=schedule"});
+  EXPECT_EQ(lr["optim"]["decay_scaling"], "lr");
+  EXPECT_NE(config_id(lr), config_id(sched));
+  // The id normalises too, so a config that was not resolved gets the same one.
+  json raw = with({"optim.decay_mode=coupled"});
+  raw["optim"]["decay_scaling"] = "lr_squared";
+  EXPECT_EQ(config_id(raw), config_id(with({"optim.decay_mode=coupled"})));
+  // Decoupled decay needs a scaling.
+  json missing = lr;
+  missing["optim"]["decay_scaling"] = nullptr;
+  const std::string msg = error_of([&] { parse_run_config(missing); });
+  EXPECT_NE(msg.find("optim.decay_scaling"), std::string::npos) << msg;
+}
+
+// The id of a decoupled run is what it was before decay_scaling was normalised (results of
+// earlier sweeps are still found by id): gpt2 at tiny with the defaults.
+TEST(Config, DecoupledConfigIdIsStable) {
+  EXPECT_EQ(config_id(with({})), "828930bf196d6f7b");
+}
+
+// One schema: every key has exactly one default and one line of documentation, and the parsed
+// defaults are the schema's (OptimizerOptions states none of its own).
+TEST(Config, SchemaDocumentsEveryKeyOnce) {
+  std::set<std::string> keys;
+  for (const SectionSchema* s : config_sections()) {
+    for (const SchemaKey& k : s->keys) {
+      EXPECT_TRUE(keys.insert(s->dotted(k.key)).second) << s->dotted(k.key);
+      EXPECT_FALSE(k.doc.empty()) << s->dotted(k.key);
+      EXPECT_EQ(k.doc.find('\n'), std::string::npos) << s->dotted(k.key);
+      std::string pointer = "/" + s->dotted(k.key);
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      EXPECT_EQ(default_config().at(json::json_pointer(pointer)), k.value) << pointer;
+    }
+  }
+  // ...and nothing in default_config() is undocumented (decay_rules, [], flattens to one leaf).
+  EXPECT_EQ(default_config().flatten().size(), keys.size());
+  const RunConfig d = parse_run_config(resolve_config(json::object(), "", {}));
+  EXPECT_DOUBLE_EQ(d.optim.options.weight_decay, 0.1);
+  EXPECT_DOUBLE_EQ(d.optim.options.beta2, 0.95);
+  EXPECT_EQ(d.train.steps, 300);
+  EXPECT_EQ(d.data.train_tokens, 200000u);
 }
 
 TEST(Config, EveryShippedPresetLoadsAtEveryScale) {

@@ -99,6 +99,11 @@ OptimizerOptions make_options(OptimizerKind kind, DecayMode mode, DecayScaling s
   o.decay_mode = mode;
   o.decay_scaling = scaling;
   o.weight_decay = lambda;
+  // The reference's hyperparameters (RefConfig below): OptimizerOptions has no defaults.
+  o.beta1 = 0.9;
+  o.beta2 = 0.999;
+  o.eps = 1e-8;
+  o.momentum = 0.9;
   return o;
 }
 

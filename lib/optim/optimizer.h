@@ -35,15 +35,18 @@ enum class OptimizerKind { adam, sgd };
 enum class DecayMode { none, coupled, decoupled };
 enum class DecayScaling { lr, schedule, lr_squared };
 
+// No defaults of its own: the run config's schema (lib/run/config_optim.cpp, listed by
+// `wdlab config --explain`) is the one place that states them, and checks the ranges for runs.
+// Every field starts at zero (the first enumerator); set each one.
 struct OptimizerOptions {
-  OptimizerKind kind = OptimizerKind::adam;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double momentum = 0.9;  // SGD only
-  double weight_decay = 0.0;
-  DecayMode decay_mode = DecayMode::decoupled;
-  DecayScaling decay_scaling = DecayScaling::lr;
+  OptimizerKind kind{};
+  double beta1{};
+  double beta2{};
+  double eps{};
+  double momentum{};  // SGD only
+  double weight_decay{};
+  DecayMode decay_mode{};
+  DecayScaling decay_scaling{};
 };
 
 // What one step did about decay, for logging.

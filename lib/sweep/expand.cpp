@@ -1,5 +1,6 @@
 #include "sweep/expand.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -119,7 +120,13 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
       }
       run.id = config_id(config);
       if (!ids.insert(run.id).second) {
+        // decay_scaling has no effect without decoupled decay: resolve_config records it as
+        // null, so the points that differ only there have the same id.
         ++plan.duplicates;
+        plan.scaling_duplicates += config["optim"]["decay_scaling"].is_null() &&
+                                   std::any_of(all.begin(), all.end(), [](const Assignment& a) {
+                                     return a.key == "optim.decay_scaling";
+                                   });
         continue;
       }
       run.axes.push_back({"preset", preset_name, ""});

@@ -48,6 +48,7 @@ struct SweepPlan {
   std::vector<PlannedRun> runs;
   std::vector<SkippedPreset> skipped;  // presets left out, and why
   int duplicates = 0;                  // points whose config equals an earlier run's
+  int scaling_duplicates = 0;  // of those: set decay_scaling without decoupled decay (not saved)
 };
 
 nlohmann::json plan_to_json(const SweepPlan& plan);

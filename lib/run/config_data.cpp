@@ -1,0 +1,54 @@
+#include "run/config_data.h"
+
+namespace wdlab {
+using nlohmann::json;
+
+const SectionSchema& data_schema() {
+  static const SectionSchema schema{
+      "data",
+      {
+          {"source", "synthetic", "synthetic (the embedded seeded language) | text (a file)"},
+          {"path", "", "text: the file to train on (bytes as tokens)"},
+          {"val_fraction", 0.1, "text: held-out tail of the file, in (0, 1)"},
+          {"language_seed", 1234, "synthetic: seed of the language (not of the run)"},
+          {"train_tokens", 200000, "synthetic: tokens sampled for training (> block_size)"},
+          {"val_tokens", 32768, "synthetic: tokens sampled for validation (> block_size)"},
+          {"synthetic.vocab_size", 64, "synthetic: vocabulary size"},
+          {"synthetic.order", 3, "synthetic: how many previous tokens the next one depends on"},
+          {"synthetic.rank", 16, "synthetic: width of the random score embeddings"},
+          {"synthetic.temperature", 0.5, "synthetic: lower is more predictable"},
+      }};
+  return schema;
+}
+
+DataConfig parse_data_config(const json& config, int block_size) {
+  const SectionReader d(config, "data");
+  DataConfig r;
+  r.source = d.get<std::string>("source");
+  WD_CHECK(r.source == "synthetic" || r.source == "text",
+           "data.source: '{}' is not one of synthetic, text", r.source);
+  r.path = d.get<std::string>("path");
+  WD_CHECK(r.source != "text" || !r.path.empty(),
+           "data.path: required when data.source=text (the file to train on)");
+  r.val_fraction = d.get<double>("val_fraction");
+  WD_CHECK(r.val_fraction > 0.0 && r.val_fraction < 1.0,
+           "data.val_fraction: must be in (0, 1), got {}", r.val_fraction);
+  WD_CHECK(d.get<int64_t>("language_seed") >= 0, "data.language_seed: must be non-negative");
+  r.language_seed = d.get<uint64_t>("language_seed");
+  const int64_t train_tokens = d.get<int64_t>("train_tokens");
+  const int64_t val_tokens = d.get<int64_t>("val_tokens");
+  WD_CHECK(train_tokens > block_size,
+           "data.train_tokens: must exceed model.block_size ({}), got {}", block_size,
+           train_tokens);
+  WD_CHECK(val_tokens > block_size, "data.val_tokens: must exceed model.block_size ({}), got {}",
+           block_size, val_tokens);
+  r.train_tokens = static_cast<size_t>(train_tokens);
+  r.val_tokens = static_cast<size_t>(val_tokens);
+  r.synthetic.vocab_size = d.get<int>("synthetic.vocab_size");
+  r.synthetic.order = d.get<int>("synthetic.order");
+  r.synthetic.rank = d.get<int>("synthetic.rank");
+  r.synthetic.temperature = d.get<double>("synthetic.temperature");
+  return r;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,55 @@
+#include "run/overrides.h"
+
+#include <sstream>
+
+#include "core/error.h"
+#include "run/config.h"
+
+namespace wdlab {
+using nlohmann::json;
+
+void apply_override(json& config, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  WD_CHECK(eq != std::string::npos && eq > 0,
+           "override '{}': expected key=value, e.g. optim.weight_decay=0.1", assignment);
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+
+  // Walk the dotted key through the schema.
+  const json* def = &default_config();
+  json* target = &config;
+  std::string walked;
+  std::istringstream parts(key);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    WD_CHECK(def->is_object(), "override '{}': '{}' is a value, not a section", key, walked);
+    auto it = def->find(part);
+    const std::string here = walked.empty() ? part : walked + "." + part;
+    if (it == def->end()) {
+      std::string allowed;
+      for (auto k = def->begin(); k != def->end(); ++k) {
+        if (!allowed.empty()) allowed += ", ";
+        allowed += (walked.empty() ? "" : walked + ".") + k.key();
+      }
+      fail("override '{}': unknown key '{}'; allowed: {}", key, here, allowed);
+    }
+    def = &*it;
+    target = &(*target)[part];
+    walked = here;
+  }
+  WD_CHECK(!def->is_object(), "override '{}': '{}' is a section; set one of its keys: {}", key, key,
+           keys_of(*def));
+
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word: a string
+  }
+  if (def->is_string() && !value.is_string()) value = text;
+  WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,
+           type_name(*def), text);
+  *target = value;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,106 @@
+#include "run/preset_files.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "core/error.h"
+#include "run/config.h"
+
+namespace wdlab {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+fs::path executable_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+bool looks_like_path(const std::string& s) {
+  return s.find('/') != std::string::npos || s.ends_with(".json");
+}
+
+fs::path find_preset(const std::string& name_or_path) {
+  if (looks_like_path(name_or_path)) {
+    WD_CHECK(fs::exists(name_or_path), "--preset: file '{}' does not exist", name_or_path);
+    return name_or_path;
+  }
+  for (const fs::path& dir : preset_search_path()) {
+    if (fs::exists(dir / (name_or_path + ".json"))) return dir / (name_or_path + ".json");
+  }
+  std::string known;
+  for (const auto& n : list_presets()) known += (known.empty() ? "" : ", ") + n;
+  fail("--preset: unknown preset '{}'; available: {}", name_or_path,
+       known.empty() ? "(none found)" : known);
+}
+
+}  // namespace
+
+std::vector<fs::path> preset_search_path() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("WDLAB_CONFIGS"); env && *env) dirs.emplace_back(env);
+  const fs::path exe = executable_dir();
+  if (!exe.empty()) {
+    // build/app/wdlab -> configs/ two or three levels up; installed: ../share/wdlab/configs.
+    for (const fs::path& rel : {fs::path("configs"), fs::path("../configs"),
+                                fs::path("../../configs"), fs::path("../share/wdlab/configs")}) {
+      dirs.push_back((exe / rel).lexically_normal());
+    }
+  }
+  dirs.emplace_back(fs::path(WDLAB_SOURCE_DIR) / "configs");
+  return dirs;
+}
+
+std::vector<std::string> list_presets() {
+  std::set<std::string> names;
+  for (const fs::path& dir : preset_search_path()) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".json") {
+        names.insert(entry.path().stem().string());
+      }
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+json load_preset(const std::string& name_or_path) {
+  const fs::path file = find_preset(name_or_path);
+  std::ifstream in(file);
+  WD_CHECK(in.good(), "{}: cannot read the file", file.string());
+  json preset;
+  try {
+    preset = json::parse(in);
+  } catch (const json::parse_error& e) {
+    fail("{}: malformed JSON: {}", file.string(), e.what());
+  }
+  const std::string where = file.string();
+  WD_CHECK(preset.is_object(), "{}: expected a JSON object at the top level", where);
+  static const json allowed = {
+      {"name", ""},  {"description", ""},        {"published", json::object()},
+      {"notes", ""}, {"config", json::object()}, {"scales", json::object()}};
+  for (auto it = preset.begin(); it != preset.end(); ++it) {
+    WD_CHECK(allowed.contains(it.key()), "{}: /{}: unknown key; allowed here: {}", where, it.key(),
+             keys_of(allowed));
+  }
+  // Check the overrides against the schema now, so a bad preset fails before any run starts.
+  json scratch = default_config();
+  if (preset.contains("config"))
+    merge_checked(scratch, preset["config"], default_config(), where, "/config");
+  if (preset.contains("scales")) {
+    WD_CHECK(preset["scales"].is_object(), "{}: /scales: expected an object", where);
+    for (auto it = preset["scales"].begin(); it != preset["scales"].end(); ++it) {
+      json s = default_config();
+      merge_checked(s, it.value(), default_config(), where, "/scales/" + it.key());
+    }
+  }
+  if (!preset.contains("name")) preset["name"] = file.stem().string();
+  preset["__file__"] = where;
+  return preset;
+}
+
+}  // namespace wdlab

@@ -1,0 +1,25 @@
+// Preset files (configs/NAME.json): where they are found and how one is read and checked.
+//
+//   nlohmann::json preset = load_preset("gpt2");   // a name on the search path, or a file path
+//   for (const std::string& name : list_presets()) ...
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace wdlab {
+
+// Directories searched for presets, in order: $WDLAB_CONFIGS, configs/ next to or above the
+// executable, the source tree's configs/.
+std::vector<std::filesystem::path> preset_search_path();
+// Preset names found on the search path (first occurrence wins), sorted.
+std::vector<std::string> list_presets();
+// A preset by name (searched) or by path (anything containing '/' or ending in .json). Checks the
+// file's form: top-level keys, "config" and every scale against the schema; errors name the file
+// and the JSON path. Records the file read as "__file__".
+nlohmann::json load_preset(const std::string& name_or_path);
+
+}  // namespace wdlab
