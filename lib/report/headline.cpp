@@ -20,10 +20,6 @@ const Assignment* lambda_axis(const Variant& v) {
   return nullptr;
 }
 
-std::string option_of(const Variant& v) {
-  return v.decay_mode == "none" ? "none" : v.decay_mode + "/" + v.decay_scope;
-}
-
 std::string describe(const HeadlineCell& c) {
   const std::string partial =
       c.completed < c.runs ? fmt::format("{} of {} runs so far", c.completed, c.runs) : "";
