@@ -74,7 +74,7 @@ LineFigure kind_curve_figure(const SweepResults& results, const PresetVariants& 
   fig.title = fmt::format("{}: {}, {}", info.title, preset.preset, results.plan.name);
   fig.subtitle =
       "each decay option at its best configuration in the sweep; mean over finished seeds, "
-      "shaded: range over seeds";
+      "shaded: range over seeds; one y scale for all panels";
   const PresetFindings findings = preset_findings(preset);
   // A fixed panel order, so the figures of different presets line up.
   std::vector<const OptionBest*> options;
@@ -118,6 +118,7 @@ LineFigure kind_curve_figure(const SweepResults& results, const PresetVariants& 
     fig.panels.push_back(std::move(panel));
   }
   for (LinePanel& p : fig.panels) p.log_y = any_log;
+  share_y_range(fig.panels);
   fig.columns = fig.panels.size() >= 3 ? 3 : 2;
   for (const std::string& name : legend_order)
     fig.legend.push_back({name, legend[name], name == "all parameters" ? "dashed" : "solid"});

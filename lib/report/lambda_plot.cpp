@@ -78,6 +78,7 @@ LineFigure lambda_figure(const SweepResults& results, const std::vector<PresetVa
     fig.panels.push_back(std::move(final_panel));
     fig.panels.push_back(lambda_panel(p, &Variant::best_val, "best val loss"));
   }
+  share_y_range(fig.panels);  // final and best on one scale: the gap between them is overfitting
   for (const std::string& option : kOptions) {
     const std::string name = option_words(option);
     if (!options_shown.contains(name)) continue;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "report/svg.h"
 
@@ -12,7 +13,7 @@ namespace wdlab {
 
 namespace {
 
-constexpr double kMargin = 20, kHeader = 64;
+constexpr double kMargin = 20, kHeader = 64, kSubtitleRow = 16;
 constexpr double kPanelW = 460, kPanelH = 310;
 constexpr double kPlotLeft = 62, kPlotRight = 18, kPlotTop = 46, kPlotBottom = 46;
 constexpr double kLegendRow = 20, kLegendSwatch = 30, kLegendGap = 22, kLegendFont = 12;
@@ -66,7 +67,13 @@ std::vector<double> axis_ticks(double lo, double hi, bool log, int target) {
 }
 
 std::string axis_label(double t, const std::vector<double>& ticks, bool log) {
-  if (log) return fmt::format("{:g}", std::pow(10.0, t));
+  if (log) {
+    // Compact beyond 0.001 .. 1000, so the labels fit the margin: "1e-05" -> "1e-5".
+    const double v = std::pow(10.0, t);
+    if (v >= 1e-3 && v < 1e4) return fmt::format("{:g}", v);
+    const int exponent = static_cast<int>(std::floor(t + 1e-9));
+    return fmt::format("{:g}e{}", std::round(v / std::pow(10.0, exponent)), exponent);
+  }
   return tick_label(t, ticks.size() > 1 ? ticks[1] - ticks[0] : 1);
 }
 
@@ -98,7 +105,7 @@ void draw_panel(Svg& svg, const LinePanel& p, double px, double py, double panel
     yr.add(sy(b.hi));
   }
   if (p.y_min) yr.lo = sy(*p.y_min);
-  if (p.y_max) yr.hi = std::min(yr.hi, sy(*p.y_max));
+  if (p.y_max) yr.hi = p.fixed_y ? sy(*p.y_max) : std::min(yr.hi, sy(*p.y_max));
   // The reference joins the range when it is near the data; far below, it would squash the
   // curves into a line, so it is only named at the bottom edge.
   bool reference_shown = false;
@@ -174,6 +181,8 @@ void draw_panel(Svg& svg, const LinePanel& p, double px, double py, double panel
     svg.line(
         x0, Y(sy(b.y)), x0 + w, Y(sy(b.y)),
         fmt::format("stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"8 3 2 3\"", b.color));
+    svg.text(x0 + w / 2, (std::isfinite(top) ? top : Y(sy(b.y))) - 4, b.name,
+             fmt::format("font-size=\"10\" text-anchor=\"middle\" fill=\"{}\"", b.color));
     svg.close("g");
   }
   for (const LineSeries& s : p.series) {
@@ -248,6 +257,51 @@ bool spans_decades(const LinePanel& panel, double ratio) {
   return !r.empty() && r.hi >= ratio * r.lo;
 }
 
+void share_y_range(std::vector<LinePanel>& panels) {
+  Range r;
+  for (const LinePanel& p : panels) {
+    for (const LineSeries& s : p.series) {
+      for (const std::vector<double>* values : {&s.y, &s.lo, &s.hi}) {
+        for (double v : *values) {
+          if (!p.log_y || v > 0) r.add(v);
+        }
+      }
+      for (size_t i = 0; i < s.err.size() && i < s.y.size(); ++i) {
+        r.add(s.y[i] + s.err[i]);
+        if (!p.log_y || s.y[i] - s.err[i] > 0) r.add(s.y[i] - s.err[i]);
+      }
+    }
+    for (const HorizontalBand& b : p.bands) {
+      r.add(b.hi);
+      if (!p.log_y || b.lo > 0) r.add(b.lo);
+    }
+  }
+  if (r.empty()) return;
+  for (LinePanel& p : panels) {
+    p.y_min = r.lo;
+    p.y_max = r.hi;
+    p.fixed_y = true;
+  }
+}
+
+// Words of `text` in lines no wider than `width` at `font_size`.
+std::vector<std::string> wrap(const std::string& text, double width, double font_size) {
+  std::vector<std::string> lines;
+  std::string line, word;
+  std::istringstream words(text);
+  while (words >> word) {
+    const std::string longer = line.empty() ? word : line + " " + word;
+    if (!line.empty() && text_width(longer, font_size) > width) {
+      lines.push_back(line);
+      line = word;
+    } else {
+      line = longer;
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 double text_width(const std::string& text, double font_size) {
   double units = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -282,18 +336,21 @@ std::string render_line_figure(const LineFigure& f) {
     lx += entry_w;
   }
   const double legend_h = f.legend.empty() ? 0 : ly + kLegendRow + 16;
-  const double height = kHeader + rows * kPanelH + legend_h + kMargin;
+  const std::vector<std::string> subtitle = wrap(f.subtitle, width - 2 * kMargin, 12);
+  const double header = kHeader + kSubtitleRow * std::max<double>(0, subtitle.size() - 1.0);
+  const double height = header + rows * kPanelH + legend_h + kMargin;
 
   Svg svg(width, height);
   svg.text(kMargin, 30, f.title,
            fmt::format("font-size=\"18\" font-weight=\"700\" fill=\"{}\"", kInk));
-  if (!f.subtitle.empty())
-    svg.text(kMargin, 50, f.subtitle, fmt::format("font-size=\"12\" fill=\"{}\"", kMuted));
+  for (size_t i = 0; i < subtitle.size(); ++i)
+    svg.text(kMargin, 50 + kSubtitleRow * static_cast<double>(i), subtitle[i],
+             fmt::format("font-size=\"12\" fill=\"{}\"", kMuted));
   for (int i = 0; i < static_cast<int>(f.panels.size()); ++i) {
-    draw_panel(svg, f.panels[i], kMargin + (i % cols) * panel_w, kHeader + (i / cols) * kPanelH,
+    draw_panel(svg, f.panels[i], kMargin + (i % cols) * panel_w, header + (i / cols) * kPanelH,
                panel_w, i);
   }
-  const double top = kHeader + rows * kPanelH + 8;
+  const double top = header + rows * kPanelH + 8;
   svg.open("g class=\"legend\"");
   for (size_t i = 0; i < f.legend.size(); ++i) {
     const LegendEntry& e = f.legend[i];

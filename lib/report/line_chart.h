@@ -42,13 +42,16 @@ struct LinePanel {
   std::vector<LineSeries> series;
   std::optional<double> reference_y;
   std::string reference_label;
-  std::optional<double> y_min, y_max;  // default: the data's range
+  std::optional<double> y_min, y_max;  // default: the data's range; y_max only lowers it
+  bool fixed_y = false;                // y_min and y_max exactly (panels that share a scale)
   bool log_x = false, log_y = false;   // log10 axes; values <= 0 are left out
   std::vector<HorizontalBand> bands = {};
 };
 
 // Do the panel's positive y values span at least `ratio` (max / min)? Then log_y reads better.
 bool spans_decades(const LinePanel& panel, double ratio = 10.0);
+// One y range for all panels (their series, bands and error bars), so they compare at a glance.
+void share_y_range(std::vector<LinePanel>& panels);
 
 struct LegendEntry {
   std::string name;
@@ -63,7 +66,7 @@ double text_width(const std::string& text, double font_size);
 
 struct LineFigure {
   std::string title;
-  std::string subtitle;
+  std::string subtitle;  // wrapped to the figure's width
   std::vector<LinePanel> panels;
   std::vector<LegendEntry> legend;
   int columns = 2;
