@@ -548,19 +548,18 @@ TEST_F(ReportTest, FindingsCompareEachModeAtItsOwnBestLambdaWithTheSeedNoise) {
   const std::string lr = fmt::format("{}", presets[0].variants[0].lr);
   EXPECT_EQ(f.lr_note, "lr not tuned per mode (lr = " + lr + " for all)");
 
-  ASSERT_EQ(f.sentences.size(), 4u);
-  EXPECT_EQ(f.sentences[0],
-            "gpt2: decoupled selective λ=1 (its best of 2) beats no decay by 0.370 ± 0.007 nats "
-            "(final val loss, 2 seeds)");
-  EXPECT_EQ(f.sentences[1],
-            "gpt2: decoupled selective λ=1 (its best of 2) beats coupled L2 at its best λ "
-            "(0.001, selective) by 0.150 ± 0.007 nats (final val loss, 2 seeds)");
-  EXPECT_EQ(f.sentences[2],
-            "gpt2: decoupled λ=1: uniform scope costs 0.620 ± 0.007 nats against selective at the "
-            "same λ (final val loss, 2 seeds)");
-  EXPECT_EQ(f.sentences[3],
-            "gpt2: coupled L2 λ=0.001: uniform and selective scope are within noise at the same λ "
-            "(+0.005 ± 0.007 nats, 2 seeds)");
+  EXPECT_EQ(
+      f.sentences,
+      (std::vector<std::string>{
+          "gpt2: decoupled selective λ=1 (its best of 2) beats no decay by 0.370 ± 0.007 nats "
+          "(final val loss, 2 seeds)",
+          "gpt2: decoupled selective λ=1 (its best of 2) beats coupled L2 at its best λ (0.001, "
+          "selective) by 0.150 ± 0.007 nats (final val loss, 2 seeds)",
+          "gpt2: decoupled λ=1: uniform scope costs 0.620 ± 0.007 nats against selective at the "
+          "same λ (final val loss, 2 seeds)",
+          "gpt2: coupled L2 λ=0.001: uniform and selective scope are within noise at the same λ "
+          "(+0.005 ± 0.007 nats, 2 seeds)"}));
+  ASSERT_FALSE(f.sentences.empty());
 
   const TextTable t = ranking_table(f);
   ASSERT_EQ(t.rows.size(), 5u);
