@@ -404,6 +404,13 @@ TEST_F(ReportTest, AggregatesSeedsComparesToTheBaselineAndPicksTheBest) {
   EXPECT_TRUE(v[3].vs_baseline->within_noise);  // 3.605 vs 3.61, spread 0.02
   EXPECT_FALSE(v[1].vs_baseline.has_value());
 
+  // The diverged seed is named in the findings.
+  const PresetFindings f = preset_findings(presets[0]);
+  ASSERT_FALSE(f.sentences.empty());
+  EXPECT_EQ(f.sentences.back(),
+            "gpt2: decoupled selective λ=0.01 diverged in 1 of 3 seeds (its mean is over the "
+            "finished seeds)");
+
   // The curves: mean over seeds with the range as a band.
   const LineFigure fig = loss_curve_figure(results, presets);
   ASSERT_EQ(fig.panels.size(), 1u);
@@ -451,6 +458,13 @@ TEST_F(ReportTest, WritesSummaryCsvAndAHeatmapForAnLrLambdaGrid) {
   std::ifstream md(files.markdown);
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("plots/lr_wd_gpt2.svg"), std::string::npos);
+  // lr varied for each mode: each option at its best (λ, lr), and the sentences name the lr.
+  EXPECT_NE(text.find("- lr tuned per mode: each option at its best (λ, lr); lr tried: coupled "
+                      "{0.001, 0.003}; decoupled {0.001, 0.003}."),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("coupled L2 at its best λ (0.0001, lr 0.001, selective)"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("### gpt2"), std::string::npos);
 }
 

@@ -101,8 +101,12 @@ std::string short_number(double x) {
 
 std::string describe_variant(const Variant& v, bool with_lr, bool with_scope) {
   std::string s = option_words(with_scope ? option_of(v) : v.decay_mode);
-  if (v.decay_mode != "none" && std::isfinite(v.weight_decay))
+  if (v.decay_mode != "none" && std::isfinite(v.weight_decay)) {
     s += " λ=" + short_number(v.weight_decay);
+    for (const Assignment& a : v.axes) {
+      if (a.key == "optim.weight_decay" && !a.ref.empty()) s += " (" + a.ref + ")";
+    }
+  }
   if (with_lr && std::isfinite(v.lr)) s += ", lr=" + short_number(v.lr);
   for (const Assignment& a : v.axes) {
     if (a.key == "optim.decay_mode" || a.key == "optim.decay_scope" ||

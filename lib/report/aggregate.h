@@ -52,8 +52,8 @@ std::string variant_label(const std::vector<Assignment>& axes);
 std::string option_of(const Variant& v);
 // The same in words: "no decay", "decoupled selective", "coupled L2 uniform".
 std::string option_words(const std::string& option);
-// A variant in words for sentences and legends: "decoupled selective λ=8.11", with lr when
-// `with_lr`, and every other axis the variant sets ("decay_scaling=schedule").
+// A variant in words for sentences and legends: "decoupled selective λ=8.11 (@budget_matched)",
+// with lr when `with_lr`, and every other axis the variant sets ("decay_scaling=schedule").
 std::string describe_variant(const Variant& v, bool with_lr, bool with_scope = true);
 // 3 significant digits: "0.001", "8.11", "4.17e+03".
 std::string short_number(double x);

@@ -173,6 +173,14 @@ PresetFindings preset_findings(const PresetVariants& p) {
     }
     f.sentences.push_back(s);
   }
+  // A diverged seed says something about the configuration, though its loss is not averaged.
+  for (const Variant& v : p.variants) {
+    if (v.diverged == 0) continue;
+    f.sentences.push_back(fmt::format(
+        "{} diverged in {} of {} seeds ({})", describe_variant(v, lr_varies), v.diverged,
+        v.runs.size(),
+        v.finished ? "its mean is over the finished seeds" : "left out of the ranking"));
+  }
   for (std::string& s : f.sentences) s = p.preset + ": " + s;
   return f;
 }
