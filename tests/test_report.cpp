@@ -593,6 +593,9 @@ TEST_F(ReportTest, FindingsCompareEachModeAtItsOwnBestLambdaWithTheSeedNoise) {
   EXPECT_NE(md.find("n/a (coupled L2)"), std::string::npos);
   EXPECT_LT(md.find("## Findings"), md.find("## Results per configuration"));
   EXPECT_EQ(files.findings.find(f.sentences[0]), 0u);
+  EXPECT_EQ(files.best,
+            "gpt2: best decay_mode=decoupled, decay_scope=selective, weight_decay=1 "
+            "(final val 3.230 ± 0.005)\n");  // a clear lead: nothing to add
   std::ifstream csv(files.csv);
   std::string header, row;
   std::getline(csv, header);
@@ -641,6 +644,8 @@ TEST_F(ReportTest, OneSeedGivesNoVerdict) {
             "gpt2: decoupled selective λ=1 is lower than no decay by 0.400 nats (final val loss; "
             "1 seed: no noise estimate, no verdict)");
   EXPECT_EQ(f.sentences[0].find("beats"), std::string::npos);
+  EXPECT_NE(write_report(root).best.find("; no noise estimate against no decay (+0.400 (1 seed"),
+            std::string::npos);
 }
 
 // The rendered legend fits the figure: every entry's text ends inside the width.

@@ -45,6 +45,19 @@ std::string budget_cell(const Variant& v) {
   return format_stat_significant(v.decay_budget);
 }
 
+// "; within noise of decoupled selective λ=0.1 (+0.000 ± 0.003)": how far the next decay option
+// (at its own best) is behind the lowest mean, when that is no clear lead.
+std::string runner_up_note(const PresetFindings& f) {
+  if (f.ranking.size() < 2) return "";
+  const Difference d = difference(f.ranking[1].best->final_val, f.ranking[0].best->final_val);
+  if (d.noise_known && !d.within_noise) return "";
+  const std::string gap =
+      d.noise_known ? fmt::format("{:+.3f} ± {:.3f}", d.delta, d.se) : format_difference(d);
+  return fmt::format("; {} {} ({})",
+                     d.noise_known ? "within noise of" : "no noise estimate against",
+                     describe_variant(*f.ranking[1].best, false), gap);
+}
+
 // The parameter kinds whose final norms any variant's summaries hold, in a fixed order.
 std::vector<std::string> norm_kinds(const std::vector<PresetVariants>& presets) {
   std::set<std::string> kinds;
@@ -359,11 +372,12 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     md += "### " + p.preset + "\n\n" + to_markdown(preset_table(p, baseline, kinds)) + "\n";
     if (p.best >= 0) {
       const Variant& b = p.variants[p.best];
-      const std::string line =
-          fmt::format("{}: best {} (final val {})", p.preset, b.label, format_stat(b.final_val));
-      files.best += line + "\n";
-      md +=
-          fmt::format("Best: **{}**, final validation loss {}", b.label, format_stat(b.final_val));
+      // "Best" claims nothing the noise does not support: the next option's gap comes along.
+      const std::string versus = runner_up_note(preset_findings(p));
+      files.best += fmt::format("{}: best {} (final val {}){}\n", p.preset, b.label,
+                                format_stat(b.final_val), versus);
+      md += fmt::format("Best: **{}**, final validation loss {}{}", b.label,
+                        format_stat(b.final_val), versus);
       if (b.vs_baseline)
         md += fmt::format(", {} vs {}", format_difference(*b.vs_baseline), baseline);
       md += ".\n\n";
