@@ -7,11 +7,16 @@
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "report/aggregate.h"
+#include "report/findings.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
+#include "report/kind_curves.h"
+#include "report/lambda_plot.h"
 #include "report/line_chart.h"
 #include "report/loss_curves.h"
 #include "report/lr_wd_heatmap.h"
@@ -138,7 +143,8 @@ TEST(Stats, MeanSampleStdAndTheNoiseOfADifference) {
   EXPECT_EQ(a.n, 3);
   EXPECT_DOUBLE_EQ(a.mean, 2.0);
   EXPECT_DOUBLE_EQ(a.std, 1.0);  // sample std (n - 1)
-  EXPECT_EQ(format_stat(a), "2.000 ± 1.000");
+  EXPECT_NEAR(a.se, 1.0 / std::sqrt(3.0), 1e-12);
+  EXPECT_EQ(format_stat(a), "2.000 ± 0.577");  // mean ± standard error
   EXPECT_EQ(format_stat(summarize({3.5})), "3.500");
   EXPECT_EQ(format_stat(summarize({})), "—");
 
@@ -150,7 +156,38 @@ TEST(Stats, MeanSampleStdAndTheNoiseOfADifference) {
   EXPECT_FALSE(d.within_noise);  // 3 > 2 * 0.816
   EXPECT_TRUE(difference(summarize({1.0, 2.0, 3.0}), summarize({1.5, 2.5, 3.5})).within_noise);
   EXPECT_FALSE(difference(summarize({1.0}), b).noise_known);
-  EXPECT_NE(format_difference(difference(summarize({1.0}), b)).find("1 seed"), std::string::npos);
+  EXPECT_NE(format_difference(difference(summarize({1.0}), b)).find("1 seed: no noise estimate"),
+            std::string::npos);
+}
+
+TEST(Stats, StandardErrorOfADifferenceAndTheWithinNoiseVerdict) {
+  // se_a = se_b = 0.005 (two seeds 0.01 apart): se of the difference sqrt(2) * 0.005.
+  const Stat a = summarize({3.225, 3.235}), b = summarize({3.595, 3.605});
+  EXPECT_NEAR(a.se, 0.005, 1e-12);
+  const Difference d = difference(b, a);
+  EXPECT_NEAR(d.delta, 0.37, 1e-12);
+  EXPECT_NEAR(d.se, std::sqrt(a.se * a.se + b.se * b.se), 1e-15);
+  EXPECT_NEAR(d.se, 0.00707107, 1e-8);
+  EXPECT_EQ(d.seeds, 2);
+  EXPECT_FALSE(d.within_noise);
+  EXPECT_EQ(format_difference(d), "+0.370 ± 0.007");
+  // Just under and just over 2 se.
+  const Stat c = summarize({3.238, 3.248});  // 0.013 above a: under 2 * 0.00707
+  EXPECT_TRUE(difference(c, a).within_noise);
+  EXPECT_EQ(format_difference(difference(c, a)), "+0.013 ± 0.007 (within noise)");
+  const Stat e = summarize({3.2395, 3.2495});  // 0.0145 above a: over 2 * 0.00707
+  EXPECT_FALSE(difference(e, a).within_noise);
+  // One seed on either side: no noise estimate and no verdict.
+  const Difference single = difference(summarize({3.6}), a);
+  EXPECT_FALSE(single.noise_known);
+  EXPECT_FALSE(single.within_noise);
+  EXPECT_EQ(format_difference(single), "+0.370 (1 seed: no noise estimate)");
+  EXPECT_NE(comparison_sentence("x", "y", single).find("1 seed: no noise estimate, no verdict"),
+            std::string::npos);
+  EXPECT_EQ(comparison_sentence("x", "y", d),
+            "x beats y by 0.370 ± 0.007 nats (final val loss, 2 seeds)");
+  EXPECT_EQ(comparison_sentence("x", "y", difference(c, a)),
+            "x and y are within noise: 0.013 ± 0.007 nats apart (final val loss, 2 seeds)");
 }
 
 TEST(TextTable, MarkdownEscapesAndCsvQuotes) {
@@ -279,28 +316,49 @@ class ReportTest : public ::testing::Test {
     write_file_atomic(root / "sweep.json", plan_to_json(plan).dump(2));
   }
 
-  // final val loss = f(run); 3 evaluations and 3 training points.
-  void write_run(const PlannedRun& run, const std::string& status, double final_val) {
+  // final val loss = f(run); 3 evaluations and 3 training points. `per_kind`: the trainer's
+  // newer schema (per-kind norm., grad_norm., update_rel. keys; wd_step and wd_budget for
+  // decoupled runs only; a null decay budget for coupled runs); without it, an older run's.
+  void write_run(const PlannedRun& run, const std::string& status, double final_val,
+                 bool per_kind = false) {
     const fs::path dir = root / run.name;
     fs::create_directories(dir);
     json config = resolve_config(load_preset(run.preset), run.scale, run.overrides);
+    const std::string mode = config["optim"]["decay_mode"].get<std::string>();
     json summary = {{"status", status},
                     {"config_id", run.id},
                     {"final_val_loss", final_val},
                     {"best_val_loss", final_val - 0.01},
+                    {"best_val_step", 5},
                     {"final_train_loss", final_val - 0.1},
                     {"decay_budget", 0.5},
                     {"norm_decay", 10.0},
                     {"norm_no_decay", 2.0},
                     {"window_floor", 2.37},
                     {"final_val_minus_floor", final_val - 2.37}};
+    const std::map<std::string, double> kinds = {
+        {"matrix", 20.0}, {"embedding", 8.0}, {"bias", 0.05}, {"norm_gain", 4.0}};
+    if (per_kind) {
+      summary["decay_budget"] = mode == "decoupled" ? json(0.5) : mode == "none" ? json(0) : json();
+      for (const auto& [kind, norm] : kinds) summary["norm." + kind] = norm;
+    }
     write_file_atomic(dir / "config.json", config.dump(2));
     write_file_atomic(dir / "summary.json", summary.dump(2));
     std::string metrics;
     for (int step : {0, 5, 10}) {
       metrics +=
           json{{"step", step}, {"val_loss", 4.2 - (4.2 - final_val) * step / 10}}.dump() + "\n";
-      if (step) metrics += json{{"step", step}, {"train_loss", 4.0 - 0.05 * step}}.dump() + "\n";
+      if (!step) continue;
+      json row = {{"step", step}, {"train_loss", 4.0 - 0.05 * step}, {"grad_norm", 1.0 / step}};
+      if (per_kind) {
+        for (const auto& [kind, norm] : kinds) {
+          row["norm." + kind] = norm * (1 + 0.01 * step);
+          row["grad_norm." + kind] = 0.1 * norm / step;
+          row["update_rel." + kind] = 1e-3 / step;
+        }
+        if (mode == "decoupled") row.update(json{{"wd_step", 0.05}, {"wd_budget", 0.05 * step}});
+      }
+      metrics += row.dump() + "\n";
     }
     metrics += "{\"step\": 11, \"train_lo";  // a torn last line is skipped
     write_file_atomic(dir / "metrics.jsonl", metrics);
@@ -346,6 +404,13 @@ TEST_F(ReportTest, AggregatesSeedsComparesToTheBaselineAndPicksTheBest) {
   EXPECT_TRUE(v[3].vs_baseline->within_noise);  // 3.605 vs 3.61, spread 0.02
   EXPECT_FALSE(v[1].vs_baseline.has_value());
 
+  // The diverged seed is named in the findings.
+  const PresetFindings f = preset_findings(presets[0]);
+  ASSERT_FALSE(f.sentences.empty());
+  EXPECT_EQ(f.sentences.back(),
+            "gpt2: decoupled selective λ=0.01 diverged in 1 of 3 seeds (its mean is over the "
+            "finished seeds)");
+
   // The curves: mean over seeds with the range as a band.
   const LineFigure fig = loss_curve_figure(results, presets);
   ASSERT_EQ(fig.panels.size(), 1u);
@@ -371,9 +436,11 @@ TEST_F(ReportTest, WritesSummaryCsvAndAHeatmapForAnLrLambdaGrid) {
   const ReportFiles files = write_report(root);
   EXPECT_TRUE(fs::exists(files.markdown));
   EXPECT_TRUE(fs::exists(files.csv));
-  ASSERT_EQ(files.plots.size(), 2u);
-  EXPECT_EQ(files.plots[1].filename(), "lr_wd_gpt2.svg");
-  std::ifstream in(files.plots[1]);
+  // Validation loss against λ, loss curves, gradient norms (the total), the heatmap.
+  ASSERT_EQ(files.plots.size(), 4u);
+  EXPECT_EQ(files.plots[0].filename(), "val_vs_lambda.svg");
+  EXPECT_EQ(files.plots[3].filename(), "lr_wd_gpt2.svg");
+  std::ifstream in(files.plots[3]);
   const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::vector<XmlElement> elements = parse_svg(svg);
   EXPECT_EQ(attr_values(elements, "data-panel"),
@@ -391,6 +458,13 @@ TEST_F(ReportTest, WritesSummaryCsvAndAHeatmapForAnLrLambdaGrid) {
   std::ifstream md(files.markdown);
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("plots/lr_wd_gpt2.svg"), std::string::npos);
+  // lr varied for each mode: each option at its best (λ, lr), and the sentences name the lr.
+  EXPECT_NE(text.find("- lr tuned per mode: each option at its best (λ, lr); lr tried: coupled "
+                      "{0.001, 0.003}; decoupled {0.001, 0.003}."),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("coupled L2 at its best λ (0.0001, lr 0.001, selective)"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("### gpt2"), std::string::npos);
 }
 
@@ -398,8 +472,10 @@ TEST_F(ReportTest, TableSweepHeadlineNamesTheWinnerPerLambda) {
   make_plan(R"({
     "base": {"preset": "gpt2", "scale": "tiny", "overrides": {"train.steps": 20}},
     "grid": [{"optim.decay_mode": "none", "optim.weight_decay": 0},
-             {"optim.decay_mode": ["coupled", "decoupled"], "optim.decay_scope": ["selective", "uniform"],
-              "optim.weight_decay": ["@published", "@budget_matched"]}],
+             {"optim.decay_mode": "decoupled", "optim.decay_scope": ["selective", "uniform"],
+              "optim.weight_decay": ["@published", "@budget_matched"]},
+             {"optim.decay_mode": "coupled", "optim.decay_scope": ["selective", "uniform"],
+              "optim.weight_decay": ["@published", 0.001]}],
     "seeds": [1, 2],
     "reproduce_table": true
   })");
@@ -433,6 +509,264 @@ TEST_F(ReportTest, TableSweepHeadlineNamesTheWinnerPerLambda) {
   std::ifstream md(files.markdown);
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("## Headline"), std::string::npos);
+}
+
+// none, decoupled and coupled each on their own λ grid, both scopes, 2 seeds.
+const char* kModesSpec = R"({
+  "base": {"preset": "gpt2", "scale": "tiny"},
+  "grid": [{"optim.decay_mode": "none"},
+           {"optim.decay_mode": "decoupled", "optim.decay_scope": ["selective", "uniform"],
+            "optim.weight_decay": [0.1, 1]},
+           {"optim.decay_mode": "coupled", "optim.decay_scope": ["selective", "uniform"],
+            "optim.weight_decay": [0.001, 0.01]}],
+  "seeds": [1, 2]
+})";
+
+// Mean final validation loss per configuration of kModesSpec; seeds at mean ∓ 0.005 (se 0.005).
+double modes_value(const PlannedRun& r) {
+  const std::string mode = r.axis("optim.decay_mode")->get<std::string>();
+  const json* scope = r.axis("optim.decay_scope");
+  const bool uniform = scope && scope->get<std::string>() == "uniform";
+  const double lambda =
+      r.axis("optim.weight_decay") ? r.axis("optim.weight_decay")->get<double>() : 0.0;
+  double v = 3.6;  // none
+  if (mode == "decoupled") v = lambda == 1 ? (uniform ? 3.85 : 3.23) : (uniform ? 3.50 : 3.40);
+  if (mode == "coupled") v = lambda == 0.001 ? (uniform ? 3.385 : 3.38) : (uniform ? 3.55 : 3.50);
+  return v + (r.axis("seed")->get<int>() == 1 ? -0.005 : 0.005);
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  return {(std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()};
+}
+
+TEST_F(ReportTest, FindingsCompareEachModeAtItsOwnBestLambdaWithTheSeedNoise) {
+  make_plan(kModesSpec);
+  ASSERT_EQ(plan.runs.size(), 18u);
+  for (const PlannedRun& r : plan.runs) write_run(r, "finished", modes_value(r));
+  const SweepResults results = load_sweep_results(root);
+  const std::vector<PresetVariants> presets = aggregate_variants(results);
+  const PresetFindings f = preset_findings(presets[0]);
+
+  // Ranked by final val loss, each option at its own best λ.
+  ASSERT_EQ(f.ranking.size(), 5u);
+  EXPECT_EQ(f.ranking[0].option, "decoupled/selective");
+  EXPECT_DOUBLE_EQ(f.ranking[0].best->weight_decay, 1.0);
+  EXPECT_EQ(f.ranking[0].tried, 2);
+  EXPECT_EQ(f.ranking[1].option, "coupled/selective");
+  EXPECT_DOUBLE_EQ(f.ranking[1].best->weight_decay, 0.001);
+  EXPECT_EQ(f.ranking[2].option, "coupled/uniform");
+  EXPECT_EQ(f.ranking[3].option, "decoupled/uniform");
+  EXPECT_DOUBLE_EQ(f.ranking[3].best->weight_decay, 0.1);  // not decoupled selective's λ
+  EXPECT_EQ(f.ranking[4].option, "none");
+  const std::string lr = fmt::format("{}", presets[0].variants[0].lr);
+  EXPECT_EQ(f.lr_note, "lr not tuned per mode (lr = " + lr + " for all)");
+
+  EXPECT_EQ(
+      f.sentences,
+      (std::vector<std::string>{
+          "gpt2: decoupled selective λ=1 (its best of 2) beats no decay by 0.370 ± 0.007 nats "
+          "(final val loss, 2 seeds)",
+          "gpt2: decoupled selective λ=1 (its best of 2) beats coupled L2 at its best λ (0.001, "
+          "selective) by 0.150 ± 0.007 nats (final val loss, 2 seeds)",
+          "gpt2: decoupled λ=1: uniform scope costs 0.620 ± 0.007 nats against selective at the "
+          "same λ (final val loss, 2 seeds)",
+          "gpt2: coupled L2 λ=0.001: uniform and selective scope are within noise at the same λ "
+          "(+0.005 ± 0.007 nats, 2 seeds)"}));
+  ASSERT_FALSE(f.sentences.empty());
+
+  const TextTable t = ranking_table(f);
+  ASSERT_EQ(t.rows.size(), 5u);
+  EXPECT_EQ(t.rows[0][1], "decoupled selective");
+  EXPECT_EQ(t.rows[0][2], "1");
+  EXPECT_EQ(t.rows[0][5], "3.230 ± 0.005");  // final
+  EXPECT_EQ(t.rows[0][6], "3.220 ± 0.005");  // best
+  EXPECT_EQ(t.rows[0][7], "5");              // step of the best
+  EXPECT_EQ(t.rows[2][9], "+0.155 ± 0.007");
+
+  // The report: findings first, the budget only for decoupled runs, best val and its step in
+  // the table and the csv.
+  const ReportFiles files = write_report(root);
+  const std::string md = read_text(files.markdown);
+  EXPECT_NE(md.find("## Findings"), std::string::npos);
+  EXPECT_NE(md.find("- " + f.sentences[0] + "."), std::string::npos) << md;
+  EXPECT_NE(md.find("n/a (coupled L2)"), std::string::npos);
+  EXPECT_LT(md.find("## Findings"), md.find("## Results per configuration"));
+  EXPECT_EQ(files.findings.find(f.sentences[0]), 0u);
+  EXPECT_EQ(files.best,
+            "gpt2: best decay_mode=decoupled, decay_scope=selective, weight_decay=1 "
+            "(final val 3.230 ± 0.005)\n");  // a clear lead: nothing to add
+  std::ifstream csv(files.csv);
+  std::string header, row;
+  std::getline(csv, header);
+  for (const char* column : {"final_val_se", "best_val_mean", "best_val_se", "best_val_step_mean"})
+    EXPECT_NE(header.find(column), std::string::npos) << column;
+  // Coupled rows leave the budget empty: it is no decay budget.
+  const size_t budget_col = [&] {
+    size_t n = 0;
+    for (size_t i = 0; i < header.find(",decay_budget_mean"); ++i) n += header[i] == ',';
+    return n + 1;
+  }();
+  while (std::getline(csv, row)) {
+    std::vector<std::string> cells;
+    std::string cell;
+    bool quoted = false;
+    for (char c : row) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) {
+        cells.push_back(cell);
+        cell.clear();
+      } else {
+        cell += c;
+      }
+    }
+    cells.push_back(cell);
+    ASSERT_GT(cells.size(), budget_col);
+    if (row.find(",coupled,") != std::string::npos) {
+      EXPECT_EQ(cells[budget_col], "") << row;
+    } else if (row.find(",decoupled,") != std::string::npos) {
+      EXPECT_EQ(cells[budget_col], "0.5") << row;
+    }
+  }
+}
+
+TEST_F(ReportTest, OneSeedGivesNoVerdict) {
+  make_plan(R"({
+    "base": {"preset": "gpt2", "scale": "tiny"},
+    "grid": [{"optim.decay_mode": "none"},
+             {"optim.decay_mode": "decoupled", "optim.weight_decay": 1}]
+  })");
+  write_run(plan.runs[0], "finished", 3.6);
+  write_run(plan.runs[1], "finished", 3.2);
+  const PresetFindings f = preset_findings(aggregate_variants(load_sweep_results(root))[0]);
+  ASSERT_EQ(f.sentences.size(), 1u);
+  EXPECT_EQ(f.sentences[0],
+            "gpt2: decoupled selective λ=1 is lower than no decay by 0.400 nats (final val loss; "
+            "1 seed: no noise estimate, no verdict)");
+  EXPECT_EQ(f.sentences[0].find("beats"), std::string::npos);
+  EXPECT_NE(write_report(root).best.find("; no noise estimate against no decay (+0.400 (1 seed"),
+            std::string::npos);
+}
+
+// The rendered legend fits the figure: every entry's text ends inside the width.
+void expect_legend_fits(const std::string& svg) {
+  const size_t width_at = svg.find("width=\"", svg.find("<svg"));
+  const double width = std::stod(svg.substr(width_at + 7));
+  const size_t legend = svg.find("class=\"legend\"");
+  ASSERT_NE(legend, std::string::npos);
+  int entries = 0;
+  for (size_t at = svg.find("<text x=\"", legend); at != std::string::npos;
+       at = svg.find("<text x=\"", at + 1)) {
+    const double x = std::stod(svg.substr(at + 9));
+    const size_t open = svg.find('>', at) + 1;
+    const std::string text = svg.substr(open, svg.find("</text>", open) - open);
+    EXPECT_LE(x + text_width(text, 12), width) << text;
+    ++entries;
+  }
+  EXPECT_GT(entries, 0);
+}
+
+TEST_F(ReportTest, PlotsShowLambdaModesScopesAndPerKindCurves) {
+  make_plan(kModesSpec);
+  for (const PlannedRun& r : plan.runs) write_run(r, "finished", modes_value(r), true);
+  const SweepResults results = load_sweep_results(root);
+  const std::vector<PresetVariants> presets = aggregate_variants(results);
+
+  // Validation loss against λ: log x, a line per mode × scope with error bars, no decay a band.
+  const LineFigure by_lambda = lambda_figure(results, presets);
+  ASSERT_EQ(by_lambda.panels.size(), 2u);  // final and best
+  EXPECT_TRUE(by_lambda.panels[0].log_x);
+  ASSERT_EQ(by_lambda.panels[0].series.size(), 4u);
+  EXPECT_EQ(by_lambda.panels[0].series[0].name, "decoupled selective");
+  EXPECT_EQ(by_lambda.panels[0].series[0].x, (std::vector<double>{0.1, 1}));
+  EXPECT_NEAR(by_lambda.panels[0].series[0].err[1], 0.005, 1e-12);
+  EXPECT_TRUE(by_lambda.panels[0].series[1].dashed);  // uniform
+  ASSERT_EQ(by_lambda.panels[0].bands.size(), 1u);
+  EXPECT_NEAR(by_lambda.panels[0].bands[0].y, 3.6, 1e-12);
+  const std::string lambda_svg = render_line_figure(by_lambda);
+  const std::vector<XmlElement> le = parse_svg(lambda_svg);
+  int errorbars = 0, log_panels = 0;
+  for (const XmlElement& e : le) {
+    errorbars += e.attrs.contains("class") && e.attrs.at("class") == "errorbar";
+    log_panels += e.attrs.contains("data-log-x") && e.attrs.at("data-log-x") == "1";
+  }
+  EXPECT_EQ(errorbars, 2 * 8 * 3);  // 2 panels × 8 points × (bar + 2 caps)
+  EXPECT_EQ(log_panels, 2);
+  expect_legend_fits(lambda_svg);
+
+  // Loss curves: colour by mode, dash by scope, train faint beside validation, legend inside.
+  const LineFigure curves = loss_curve_figure(results, presets);
+  std::map<std::string, const LineSeries*> by_name;
+  for (const LineSeries& s : curves.panels[0].series) by_name[s.name] = &s;
+  const LineSeries* dec_uni =
+      by_name["decay_mode=decoupled, decay_scope=uniform, weight_decay=1 · validation"];
+  const LineSeries* dec_uni_train =
+      by_name["decay_mode=decoupled, decay_scope=uniform, weight_decay=1 · train"];
+  const LineSeries* cou_sel =
+      by_name["decay_mode=coupled, decay_scope=selective, weight_decay=0.01 · validation"];
+  ASSERT_TRUE(dec_uni && dec_uni_train && cou_sel);
+  EXPECT_TRUE(dec_uni->dashed);
+  EXPECT_FALSE(cou_sel->dashed);
+  EXPECT_EQ(dec_uni->color, decay_mode_color("decoupled", 1.0));  // the larger λ: darkest
+  EXPECT_EQ(cou_sel->color, decay_mode_color("coupled", 1.0));
+  EXPECT_EQ(dec_uni_train->color, dec_uni->color);
+  EXPECT_LT(dec_uni_train->opacity, 1.0);
+  EXPECT_LT(dec_uni_train->width, dec_uni->width);
+  EXPECT_NE(
+      by_name["decay_mode=decoupled, decay_scope=uniform, weight_decay=0.1 · validation"]->color,
+      dec_uni->color);  // shaded by λ
+  expect_legend_fits(render_line_figure(curves));
+
+  // Per-kind norms, gradients and relative updates: a panel per option, a series per kind.
+  for (const char* metric : {"norm", "grad_norm", "update_rel"}) {
+    SCOPED_TRACE(metric);
+    const LineFigure fig = kind_curve_figure(results, presets[0], metric);
+    ASSERT_EQ(fig.panels.size(), 5u);
+    EXPECT_EQ(fig.panels[0].title, "no decay");
+    EXPECT_EQ(fig.panels[1].title, "decoupled selective λ=1");
+    std::vector<std::string> names;
+    for (const LineSeries& s : fig.panels[1].series) names.push_back(s.name);
+    std::vector<std::string> expected = {"matrix", "embedding", "bias", "norm_gain"};
+    if (std::string(metric) == "grad_norm") expected.push_back("all parameters");
+    EXPECT_EQ(names, expected);
+    // bias 0.05 against matrix 20; the relative updates are alike across kinds here.
+    EXPECT_EQ(fig.panels[1].log_y, std::string(metric) != "update_rel");
+    const std::vector<XmlElement> ke = parse_svg(render_line_figure(fig));
+    EXPECT_EQ(attr_values(ke, "data-series").size(), 5 * expected.size());
+  }
+
+  // The report lists the plots and the per-kind final norms.
+  const ReportFiles files = write_report(root);
+  std::vector<std::string> plots;
+  for (const fs::path& p : files.plots) plots.push_back(p.filename().string());
+  EXPECT_EQ(plots,
+            (std::vector<std::string>{"val_vs_lambda.svg", "loss_curves.svg", "norm_gpt2.svg",
+                                      "grad_norm_gpt2.svg", "update_rel_gpt2.svg"}));
+  const std::string md = read_text(files.markdown);
+  EXPECT_NE(md.find("| ‖w‖ matrix |"), std::string::npos);
+  EXPECT_NE(read_text(files.csv).find("norm.matrix_mean"), std::string::npos);
+}
+
+TEST_F(ReportTest, OlderRunsWithoutPerKindKeysStillReport) {
+  make_plan(kModesSpec);
+  for (const PlannedRun& r : plan.runs) write_run(r, "finished", modes_value(r), false);
+  const SweepResults results = load_sweep_results(root);
+  const std::vector<PresetVariants> presets = aggregate_variants(results);
+  EXPECT_TRUE(presets[0].variants[0].kind_norms.empty());
+  // An older coupled summary logged a "decay budget": it is not one, so it is not reported.
+  for (const Variant& v : presets[0].variants)
+    EXPECT_EQ(v.decay_budget.n, v.decay_mode == "decoupled" ? 2 : 0) << v.label;
+  // No per-kind keys: norms fall back to nothing here (the metrics hold none), gradients to
+  // the total; no relative updates.
+  EXPECT_TRUE(kind_curve_figure(results, presets[0], "norm").panels.empty());
+  const LineFigure grad = kind_curve_figure(results, presets[0], "grad_norm");
+  ASSERT_EQ(grad.panels.size(), 5u);
+  ASSERT_EQ(grad.panels[0].series.size(), 1u);
+  EXPECT_EQ(grad.panels[0].series[0].name, "all parameters");
+  EXPECT_TRUE(kind_curve_figure(results, presets[0], "update_rel").panels.empty());
+  const ReportFiles files = write_report(root);
+  EXPECT_EQ(files.plots.size(), 3u);  // λ, loss curves, gradient norms
+  EXPECT_EQ(read_text(files.markdown).find("‖w‖ matrix"), std::string::npos);
 }
 
 TEST(SweepResults, NotASweepDirectoryIsAClearError) {

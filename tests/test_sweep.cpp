@@ -215,6 +215,68 @@ TEST(SweepReferences, PublishedAndBudgetMatchedLambda) {
   EXPECT_DOUBLE_EQ(run.optim.options.weight_decay, lambda);
 }
 
+TEST(SweepReferences, BudgetMatchedIsForDecoupledDecayOnly) {
+  // Coupled L2 adds λw to the gradient: it has no per-step shrink and so no decay budget; a
+  // budget-matched "λ" for it would swamp the gradient.
+  const std::string coupled = error_of([] {
+    plan_of(R"({
+      "base": {"preset": "gpt2", "scale": "tiny", "overrides": {"train.steps": 50}},
+      "grid": [{"optim.decay_mode": "decoupled", "optim.weight_decay": "@budget_matched"},
+               {"optim.decay_mode": "coupled", "optim.weight_decay": ["@budget_matched"]}]
+    })");
+  });
+  EXPECT_NE(coupled.find("test.json: grid group /grid/1: @budget_matched with "
+                         "optim.decay_mode=coupled"),
+            std::string::npos)
+      << coupled;
+  EXPECT_NE(coupled.find("a decay budget is defined only for decoupled decay; give coupled L2 "
+                         "its own λ grid"),
+            std::string::npos)
+      << coupled;
+  // Without decay λ does nothing: a budget for it is as meaningless.
+  const std::string none = error_of([] {
+    plan_of(R"({
+      "base": {"preset": "gpt2", "scale": "tiny",
+               "overrides": {"optim.decay_mode": "none", "optim.weight_decay": "@budget_matched"}}
+    })");
+  });
+  EXPECT_NE(none.find("test.json: /base/overrides: @budget_matched with optim.decay_mode=none"),
+            std::string::npos)
+      << none;
+  // A command-line axis that brings coupled in is named too.
+  const std::string cli = error_of([] {
+    plan_of(R"({"base": {"preset": "gpt2", "scale": "tiny"},
+                "grid": {"optim.weight_decay": "@budget_matched"}})",
+            {"optim.decay_mode=decoupled,coupled"});
+  });
+  EXPECT_NE(cli.find("optim.decay_mode=coupled"), std::string::npos) << cli;
+  // The library call refuses it as well, and the decay per unit λ of coupled L2 is none.
+  const json preset = load_preset("gpt2");
+  const json config = resolve_config(preset, "tiny", {"optim.decay_mode=coupled"});
+  EXPECT_NE(error_of([&] {
+              resolve_reference("@budget_matched", preset, config, 4.0);
+            }).find("only for decoupled decay"),
+            std::string::npos);
+  EXPECT_EQ(decay_per_unit_lambda(parse_run_config(config)), 0.0);
+  EXPECT_TRUE(budget_reference_misuse("@published", config).empty());
+}
+
+TEST(SweepReferences, ShippedSpecsExpand) {
+  // The specs under configs/sweeps/ give coupled L2 its own λ grid, so they expand.
+  for (const auto& entry : fs::directory_iterator(fs::path(WDLAB_SOURCE_DIR) / "configs/sweeps")) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    const SweepPlan plan = expand_sweep(load_sweep_spec(entry.path()));
+    EXPECT_FALSE(plan.runs.empty());
+    for (const PlannedRun& r : plan.runs) {
+      for (const Assignment& a : r.axes) {
+        if (a.ref != "@budget_matched" || !r.axis("optim.decay_mode")) continue;
+        EXPECT_EQ(r.axis("optim.decay_mode")->get<std::string>(), "decoupled") << r.name;
+      }
+    }
+  }
+}
+
 TEST(SweepReferences, PresetWithoutTheTableIsLeftOutWithTheReason) {
   const json bare = {{"name", "bare"}, {"scales", {{"tiny", json::object()}}}};
   const ResolvedReference r =

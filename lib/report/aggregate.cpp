@@ -1,7 +1,10 @@
 #include "report/aggregate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "sweep/spec.h"
 
@@ -21,14 +24,29 @@ std::string signature(const std::vector<Assignment>& axes) {
   return s;
 }
 
-Stat stat_of(const Variant& v, const char* key) {
+Stat stat_of(const Variant& v, const std::string& key) {
   std::vector<double> values;
   for (const RunResult* r : v.runs) {
     if (r->status != "finished") continue;
-    const double x = r->summary_number(key);
+    const double x = r->summary_number(key.c_str());
     if (std::isfinite(x)) values.push_back(x);
   }
   return summarize(values);
+}
+
+// The per-kind keys ("norm.matrix") the finished runs' summaries hold, by kind.
+std::vector<std::string> kinds_in_summaries(const Variant& v, const std::string& prefix) {
+  std::vector<std::string> kinds;
+  for (const RunResult* r : v.runs) {
+    if (r->status != "finished" || !r->summary.is_object()) continue;
+    for (auto it = r->summary.begin(); it != r->summary.end(); ++it) {
+      const std::string& k = it.key();
+      if (k.starts_with(prefix) && it->is_number() &&
+          std::find(kinds.begin(), kinds.end(), k.substr(prefix.size())) == kinds.end())
+        kinds.push_back(k.substr(prefix.size()));
+    }
+  }
+  return kinds;
 }
 
 // Does `b` serve as the baseline of `v`: its config matches the baseline assignments, and it
@@ -63,6 +81,40 @@ std::string variant_label(const std::vector<Assignment>& axes) {
          (a.ref.empty() ? override_text(a.value) : a.ref);
   }
   return s.empty() ? "base" : s;
+}
+
+std::string option_of(const Variant& v) {
+  return v.decay_mode == "none" ? "none" : v.decay_mode + "/" + v.decay_scope;
+}
+
+std::string option_words(const std::string& option) {
+  if (option == "none") return "no decay";
+  const size_t slash = option.find('/');
+  const std::string mode = option.substr(0, slash);
+  const std::string scope = slash == std::string::npos ? "" : " " + option.substr(slash + 1);
+  return (mode == "coupled" ? "coupled L2" : mode) + scope;
+}
+
+std::string short_number(double x) {
+  return fmt::format("{:.3g}", x);
+}
+
+std::string describe_variant(const Variant& v, bool with_lr, bool with_scope) {
+  std::string s = option_words(with_scope ? option_of(v) : v.decay_mode);
+  if (v.decay_mode != "none" && std::isfinite(v.weight_decay)) {
+    s += " λ=" + short_number(v.weight_decay);
+    for (const Assignment& a : v.axes) {
+      if (a.key == "optim.weight_decay" && !a.ref.empty()) s += " (" + a.ref + ")";
+    }
+  }
+  if (with_lr && std::isfinite(v.lr)) s += ", lr=" + short_number(v.lr);
+  for (const Assignment& a : v.axes) {
+    if (a.key == "optim.decay_mode" || a.key == "optim.decay_scope" ||
+        a.key == "optim.weight_decay" || a.key == "optim.lr")
+      continue;
+    s += ", " + last_component(a.key) + "=" + override_text(a.value);
+  }
+  return s;
 }
 
 std::vector<PresetVariants> aggregate_variants(const SweepResults& results) {
@@ -106,15 +158,19 @@ std::vector<PresetVariants> aggregate_variants(const SweepResults& results) {
       v.best_val = stat_of(v, "best_val_loss");
       v.val_minus_floor = stat_of(v, "final_val_minus_floor");
       v.final_train = stat_of(v, "final_train_loss");
-      v.decay_budget = stat_of(v, "decay_budget");
+      v.best_step = stat_of(v, "best_val_step");
       v.norm_decay = stat_of(v, "norm_decay");
       v.norm_no_decay = stat_of(v, "norm_no_decay");
+      for (const std::string& kind : kinds_in_summaries(v, "norm."))
+        v.kind_norms[kind] = stat_of(v, "norm." + kind);
       for (const RunResult* r : v.runs) {
         if (!r->config.is_object()) continue;
         const json wd = r->config_value("optim.weight_decay");
+        const json lr = r->config_value("optim.lr");
         const json mode = r->config_value("optim.decay_mode");
         const json scope = r->config_value("optim.decay_scope");
         if (wd.is_number()) v.weight_decay = wd.get<double>();
+        if (lr.is_number()) v.lr = lr.get<double>();
         if (mode.is_string()) v.decay_mode = mode.get<std::string>();
         if (scope.is_string()) v.decay_scope = scope.get<std::string>();
         break;
@@ -127,7 +183,11 @@ std::vector<PresetVariants> aggregate_variants(const SweepResults& results) {
           v.decay_scope = a.value.get<std::string>();
         if (a.key == "optim.weight_decay" && std::isnan(v.weight_decay) && a.value.is_number())
           v.weight_decay = a.value.get<double>();
+        if (a.key == "optim.lr" && std::isnan(v.lr) && a.value.is_number())
+          v.lr = a.value.get<double>();
       }
+      // A decay budget exists only for decoupled decay; older coupled summaries logged Σ lr_t λ.
+      if (v.decay_mode == "decoupled") v.decay_budget = stat_of(v, "decay_budget");
     }
     for (size_t i = 0; i < group.variants.size(); ++i) {
       Variant& v = group.variants[i];

@@ -20,10 +20,6 @@ const Assignment* lambda_axis(const Variant& v) {
   return nullptr;
 }
 
-std::string option_of(const Variant& v) {
-  return v.decay_mode == "none" ? "none" : v.decay_mode + "/" + v.decay_scope;
-}
-
 std::string describe(const HeadlineCell& c) {
   const std::string partial =
       c.completed < c.runs ? fmt::format("{} of {} runs so far", c.completed, c.runs) : "";
@@ -31,7 +27,9 @@ std::string describe(const HeadlineCell& c) {
   std::string s = fmt::format("**{}** {}", c.winner, format_stat(c.winner_val));
   std::vector<std::string> notes;
   if (!c.runner_up.empty()) {
-    s += fmt::format(", by {:.2g} over {}", c.margin.delta, c.runner_up);
+    s +=
+        fmt::format(", by {:.2g}{} over {}", c.margin.delta,
+                    c.margin.noise_known ? fmt::format(" ± {:.1g}", c.margin.se) : "", c.runner_up);
     if (!c.margin.noise_known) {
       notes.push_back("1 seed");
     } else if (c.margin.within_noise) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "report/svg.h"
 
@@ -28,18 +29,51 @@ SeedCurve combine_seeds(const std::vector<const Curve*>& curves) {
   return out;
 }
 
+std::map<std::string, double> lambda_shades(const std::vector<PresetVariants>& presets) {
+  std::map<std::string, std::set<double>> by_mode;
+  for (const PresetVariants& p : presets) {
+    for (const Variant& v : p.variants) {
+      if (std::isfinite(v.weight_decay)) by_mode[v.decay_mode].insert(v.weight_decay);
+    }
+  }
+  std::map<std::string, double> shade;
+  for (const auto& [mode, lambdas] : by_mode) {
+    size_t i = 0;
+    for (double l : lambdas) {
+      // Light for the smallest λ, dark for the largest; a lone λ gets the dark end.
+      shade[mode + "|" + fmt::format("{}", l)] =
+          lambdas.size() > 1 ? 0.25 + 0.75 * static_cast<double>(i) / (lambdas.size() - 1) : 1.0;
+      ++i;
+    }
+  }
+  return shade;
+}
+
+std::string variant_color(const Variant& v, const std::map<std::string, double>& shades) {
+  const auto it = shades.find(v.decay_mode + "|" + fmt::format("{}", v.weight_decay));
+  return decay_mode_color(v.decay_mode, it == shades.end() ? 1.0 : it->second);
+}
+
+bool has_axis(const Variant& v, const std::string& key) {
+  for (const Assignment& a : v.axes) {
+    if (a.key == key) return true;
+  }
+  return false;
+}
+
 LineFigure loss_curve_figure(const SweepResults& results,
                              const std::vector<PresetVariants>& presets) {
   LineFigure fig;
   fig.title = "Loss curves: " + results.plan.name;
   fig.subtitle =
-      "validation loss (solid, dots at evaluations) and training loss (dashed) against "
-      "step, mean over seeds; shaded: range over seeds";
-  fig.columns = presets.size() >= 3 ? 3 : 2;
+      "mean over seeds; thick: validation (dots at evaluations), thin and faint: training; "
+      "colour: decay mode (darker: larger λ); dashed: uniform scope; shaded: range over seeds";
+  fig.columns = presets.size() >= 3 ? 3 : (presets.size() == 1 ? 1 : 2);
+  const std::map<std::string, double> shades = lambda_shades(presets);
 
-  // One colour per configuration label, in order of first appearance, across all panels.
-  std::map<std::string, std::string> color_of;
+  // One legend entry per configuration as worded, in order of first appearance.
   std::vector<std::string> labels;
+  std::map<std::string, LegendEntry> legend_of;
   for (const PresetVariants& p : presets) {
     std::vector<const Variant*> shown;
     for (const Variant& v : p.variants) shown.push_back(&v);
@@ -62,9 +96,12 @@ LineFigure loss_curve_figure(const SweepResults& results,
                                shown.size(), total);
     double first_val = -INFINITY;
     for (const Variant* v : shown) {
-      if (!color_of.contains(v->label)) {
-        color_of[v->label] = palette_color(labels.size());
-        labels.push_back(v->label);
+      const std::string name = describe_variant(*v, has_axis(*v, "optim.lr"));
+      const std::string color = variant_color(*v, shades);
+      const bool dashed = v->decay_scope == "uniform" && v->decay_mode != "none";
+      if (!legend_of.contains(name)) {
+        legend_of[name] = {name, color, dashed ? "dashed" : "solid"};
+        labels.push_back(name);
       }
       // Finished seeds make the curve; a configuration whose seeds all diverged shows those.
       std::vector<const Curve*> val, train;
@@ -87,22 +124,23 @@ LineFigure loss_curve_figure(const SweepResults& results,
       const SeedCurve vc = combine_seeds(val), tc = combine_seeds(train);
       if (!vc.mean.empty()) first_val = std::max(first_val, vc.mean.front());
       LineSeries vs{v->label + " · validation",
-                    color_of[v->label],
+                    color,
                     vc.step,
                     vc.mean,
                     band ? vc.lo : std::vector<double>{},
                     band ? vc.hi : std::vector<double>{},
-                    false,
+                    dashed,
                     true,
-                    2.2};
-      LineSeries ts{
-          v->label + " · train", color_of[v->label], tc.step, tc.mean, {}, {}, true, false, 1.3};
+                    2.4};
+      LineSeries ts{v->label + " · train", color, tc.step, tc.mean, {}, {}, dashed, false, 1.1};
+      ts.opacity = 0.45;
       panel.series.push_back(std::move(ts));
       panel.series.push_back(std::move(vs));
     }
     // Keep a diverging curve from flattening the others: the loss at initialisation is the
     // top of the interesting range.
     if (std::isfinite(first_val)) panel.y_max = first_val * 1.08;
+    panel.log_y = spans_decades(panel);
     fig.panels.push_back(std::move(panel));
   }
   bool bands = false, floors = false;
@@ -110,9 +148,9 @@ LineFigure loss_curve_figure(const SweepResults& results,
     floors = floors || p.reference_y.has_value();
     for (const LineSeries& s : p.series) bands = bands || !s.lo.empty();
   }
-  for (const std::string& label : labels) fig.legend.push_back({label, color_of[label], "solid"});
-  fig.legend.push_back({"validation", "#555555", "solid"});
-  fig.legend.push_back({"train", "#555555", "dashed"});
+  for (const std::string& label : labels) fig.legend.push_back(legend_of[label]);
+  fig.legend.push_back({"validation", "#555555", "solid", 2.4, 1.0});
+  fig.legend.push_back({"train", "#555555", "solid", 1.1, 0.45});
   if (bands) fig.legend.push_back({"range over seeds", "#555555", "band"});
   if (floors) fig.legend.push_back({"entropy floor of the data", "#555555", "dotted"});
   return fig;

@@ -8,8 +8,11 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "report/aggregate.h"
+#include "report/findings.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
+#include "report/kind_curves.h"
+#include "report/lambda_plot.h"
 #include "report/loss_curves.h"
 #include "report/lr_wd_heatmap.h"
 #include "report/published_table.h"
@@ -30,6 +33,40 @@ std::string mean_or_empty(const Stat& s) {
 }
 std::string std_or_empty(const Stat& s) {
   return s.n > 1 ? number(s.std) : "";
+}
+std::string se_or_empty(const Stat& s) {
+  return s.n > 1 ? number(s.se) : "";
+}
+
+// Σ s_t λ is a decoupled quantity: coupled L2 shrinks nothing per step, so it has none.
+std::string budget_cell(const Variant& v) {
+  if (v.decay_mode == "none") return "0 (no decay)";
+  if (v.decay_mode != "decoupled") return "n/a (coupled L2)";
+  return format_stat_significant(v.decay_budget);
+}
+
+// "; within noise of decoupled selective λ=0.1 (+0.000 ± 0.003)": how far the next decay option
+// (at its own best) is behind the lowest mean, when that is no clear lead.
+std::string runner_up_note(const PresetFindings& f) {
+  if (f.ranking.size() < 2) return "";
+  const Difference d = difference(f.ranking[1].best->final_val, f.ranking[0].best->final_val);
+  if (d.noise_known && !d.within_noise) return "";
+  const std::string gap =
+      d.noise_known ? fmt::format("{:+.3f} ± {:.3f}", d.delta, d.se) : format_difference(d);
+  return fmt::format("; {} {} ({})",
+                     d.noise_known ? "within noise of" : "no noise estimate against",
+                     describe_variant(*f.ranking[1].best, false), gap);
+}
+
+// The parameter kinds whose final norms any variant's summaries hold, in a fixed order.
+std::vector<std::string> norm_kinds(const std::vector<PresetVariants>& presets) {
+  std::set<std::string> kinds;
+  for (const PresetVariants& p : presets) {
+    for (const Variant& v : p.variants) {
+      for (const auto& [kind, stat] : v.kind_norms) kinds.insert(kind);
+    }
+  }
+  return {kinds.begin(), kinds.end()};
 }
 
 std::string runs_cell(const Variant& v) {
@@ -64,19 +101,27 @@ std::vector<std::string> axis_keys(const std::vector<PresetVariants>& presets) {
   return keys;
 }
 
-TextTable preset_table(const PresetVariants& p, const std::string& baseline) {
+TextTable preset_table(const PresetVariants& p, const std::string& baseline,
+                       const std::vector<std::string>& kinds) {
   bool any_baseline = false;
-  for (const Variant& v : p.variants) any_baseline = any_baseline || v.baseline >= 0;
+  std::set<double> lrs;
+  for (const Variant& v : p.variants) {
+    any_baseline = any_baseline || v.baseline >= 0;
+    if (std::isfinite(v.lr)) lrs.insert(v.lr);
+  }
   TextTable t;
   t.columns = {"configuration",
                "λ",
+               "lr",
                "runs",
                "final val loss",
                "best val loss",
+               "step of best val",
                "val − floor",
-               "decay budget Σ s_t λ",
+               "decay budget Σ s_t λ (decoupled only)",
                "‖w‖ decayed",
                "‖w‖ not decayed"};
+  for (const std::string& k : kinds) t.columns.push_back("‖w‖ " + k);
   // Without a baseline configuration in the sweep the column would only hold dashes.
   if (any_baseline) t.columns.push_back("Δ final val vs " + baseline);
   for (size_t i = 0; i < p.variants.size(); ++i) {
@@ -87,13 +132,17 @@ TextTable preset_table(const PresetVariants& p, const std::string& baseline) {
     std::vector<std::string> row = {
         label,
         v.decay_mode == "none" ? "— (no decay)" : number(v.weight_decay, 4),
+        number(v.lr, 4),
         runs_cell(v),
         format_stat(v.final_val),
         format_stat(v.best_val),
+        v.best_step.n ? format_stat(v.best_step, 0) : "—",
         format_stat(v.val_minus_floor),
-        format_stat_significant(v.decay_budget),
+        budget_cell(v),
         format_stat(v.norm_decay, 2),
         format_stat(v.norm_no_decay, 2)};
+    for (const std::string& k : kinds)
+      row.push_back(v.kind_norms.contains(k) ? format_stat(v.kind_norms.at(k), 2) : "—");
     if (any_baseline) {
       std::string delta = "—";
       if (v.baseline == static_cast<int>(i)) {
@@ -108,12 +157,14 @@ TextTable preset_table(const PresetVariants& p, const std::string& baseline) {
   return t;
 }
 
-TextTable csv_table(const std::vector<PresetVariants>& presets) {
+TextTable csv_table(const std::vector<PresetVariants>& presets,
+                    const std::vector<std::string>& kinds) {
   const std::vector<std::string> keys = axis_keys(presets);
   TextTable t;
   t.columns = {"preset", "configuration"};
   t.columns.insert(t.columns.end(), keys.begin(), keys.end());
   for (const char* c : {"weight_decay",
+                        "lr",
                         "decay_mode",
                         "decay_scope",
                         "runs",
@@ -122,8 +173,11 @@ TextTable csv_table(const std::vector<PresetVariants>& presets) {
                         "not_completed",
                         "final_val_mean",
                         "final_val_std",
+                        "final_val_se",
                         "best_val_mean",
                         "best_val_std",
+                        "best_val_se",
+                        "best_val_step_mean",
                         "val_minus_floor_mean",
                         "val_minus_floor_std",
                         "final_train_mean",
@@ -136,6 +190,7 @@ TextTable csv_table(const std::vector<PresetVariants>& presets) {
                         "is_baseline",
                         "is_best"})
     t.columns.push_back(c);
+  for (const std::string& k : kinds) t.columns.push_back("norm." + k + "_mean");
   for (const PresetVariants& p : presets) {
     for (size_t i = 0; i < p.variants.size(); ++i) {
       const Variant& v = p.variants[i];
@@ -150,6 +205,7 @@ TextTable csv_table(const std::vector<PresetVariants>& presets) {
       const bool has_delta = v.vs_baseline.has_value();
       row.insert(row.end(),
                  {number(v.weight_decay),
+                  number(v.lr),
                   v.decay_mode,
                   v.decay_scope,
                   std::to_string(v.runs.size()),
@@ -158,8 +214,11 @@ TextTable csv_table(const std::vector<PresetVariants>& presets) {
                   std::to_string(v.incomplete),
                   mean_or_empty(v.final_val),
                   std_or_empty(v.final_val),
+                  se_or_empty(v.final_val),
                   mean_or_empty(v.best_val),
                   std_or_empty(v.best_val),
+                  se_or_empty(v.best_val),
+                  mean_or_empty(v.best_step),
                   mean_or_empty(v.val_minus_floor),
                   std_or_empty(v.val_minus_floor),
                   mean_or_empty(v.final_train),
@@ -173,6 +232,8 @@ TextTable csv_table(const std::vector<PresetVariants>& presets) {
                       : "",
                   v.baseline == static_cast<int>(i) ? "true" : "false",
                   p.best == static_cast<int>(i) ? "true" : "false"});
+      for (const std::string& k : kinds)
+        row.push_back(v.kind_norms.contains(k) ? mean_or_empty(v.kind_norms.at(k)) : "");
       t.rows.push_back(std::move(row));
     }
   }
@@ -219,23 +280,73 @@ ReportFiles write_report(const fs::path& sweep_dir) {
         "them.\n";
   md += "\n";
 
+  md += "## Findings\n\n";
+  md += fmt::format(
+      "Each decay option (no decay; coupled L2 and decoupled decay, each selective or uniform) "
+      "at its own best configuration in this sweep, ranked by mean final validation loss. "
+      "Values are mean ± standard error over seeds; a difference carries the standard error "
+      "of the difference of two independent means, sqrt(se_a² + se_b²) (seeds not paired), "
+      "and is called \"within noise\" when |Δ| < {} SE; with one seed there is no noise "
+      "estimate and no verdict. The best λ of an option is picked on the same validation loss "
+      "it is ranked by, which flatters options that tried more λ values.\n\n",
+      kNoiseSigmas);
+  for (const PresetVariants& p : presets) {
+    const PresetFindings f = preset_findings(p);
+    md += "### " + p.preset + "\n\n";
+    if (f.ranking.empty()) {
+      md += "No finished runs yet.\n\n";
+      continue;
+    }
+    for (const std::string& sentence : f.sentences) {
+      md += "- " + sentence + ".\n";
+      files.findings += sentence + "\n";
+    }
+    if (!f.lr_note.empty()) md += "- " + f.lr_note + ".\n";
+    md += "\n" + to_markdown(ranking_table(f)) + "\n";
+  }
+
   if (plan.reproduce_table) {
     const TextTable headline = headline_table(results, presets, published_table());
     files.headline = to_markdown(headline);
     md += "## Headline: the published weight-decay table beside the measured outcome\n\n";
     md += files.headline + "\n";
     md +=
-        "Measured: the option of {none, coupled, decoupled} × {selective, uniform} with the "
-        "lowest mean final validation loss at that λ, its mean ± std over seeds, and its lead "
-        "over the runner-up (within seed noise when under two standard errors). \"none\" "
-        "applies no decay and competes at both λ. The budget-matched λ gives this run the "
-        "decay budget D = Σ_t s_t λ of the published recipe (MODEL_FACTS §5f).\n\n";
+        "Measured: the option with the lowest mean final validation loss among those run at "
+        "that λ, its mean ± standard error over seeds, and its lead over the runner-up (within "
+        "seed noise when under two standard errors). \"none\" applies no decay and competes at "
+        "both λ. The budget-matched λ gives a decoupled run the decay budget D = Σ_t s_t λ of "
+        "the published recipe (MODEL_FACTS §5f); coupled L2 has no decay budget and runs on its "
+        "own λ grid, so it is compared in the findings above, at its best λ.\n\n";
   }
 
+  const LineFigure by_lambda = lambda_figure(results, presets);
+  if (!by_lambda.panels.empty()) {
+    write_file_atomic(plots / "val_vs_lambda.svg", render_line_figure(by_lambda));
+    files.plots.push_back(plots / "val_vs_lambda.svg");
+    md +=
+        "## Validation loss against λ\n\n![Final and best validation loss against λ per "
+        "preset](plots/val_vs_lambda.svg)\n\n";
+  }
   const std::string curves = render_line_figure(loss_curve_figure(results, presets));
   write_file_atomic(plots / "loss_curves.svg", curves);
   files.plots.push_back(plots / "loss_curves.svg");
   md += "## Loss curves\n\n![Loss curves per preset](plots/loss_curves.svg)\n\n";
+  const std::vector<std::pair<std::string, std::string>> kind_plots = {
+      {"norm", "Parameter norms"},
+      {"grad_norm", "Gradient norms"},
+      {"update_rel", "Relative update size"}};
+  for (const auto& [metric, heading] : kind_plots) {
+    std::string section;
+    for (const PresetVariants& p : presets) {
+      const LineFigure fig = kind_curve_figure(results, p, metric);
+      if (fig.panels.empty()) continue;
+      const std::string name = metric + "_" + p.preset + ".svg";
+      write_file_atomic(plots / name, render_line_figure(fig));
+      files.plots.push_back(plots / name);
+      section += fmt::format("![{} by parameter kind, {}](plots/{})\n\n", heading, p.preset, name);
+    }
+    if (!section.empty()) md += "## " + heading + " by parameter kind\n\n" + section;
+  }
   for (const auto& [preset, fig] : lr_wd_heatmaps(presets)) {
     const fs::path file = plots / ("lr_wd_" + preset + ".svg");
     write_file_atomic(file, render_heatmap_figure(fig));
@@ -247,21 +358,26 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   const std::string baseline = baseline_name(results);
   md += "## Results per configuration\n\n";
   md += fmt::format(
-      "Mean ± std over the finished seeds. val − floor: final validation loss above the entropy "
-      "floor of the synthetic data for the model's context. Decay budget: Σ_t s_t λ, the total "
-      "log-shrink decay applied. ‖w‖: final L2 norms of the decayed and the non-decayed "
-      "parameters. Δ: final validation loss minus the {} configuration with the same other "
-      "axes; \"within seed noise\" when under two standard errors of the difference.\n\n",
+      "Mean ± standard error over the finished seeds. Best val loss: the lowest evaluation of "
+      "each run, at the step shown (mean over seeds). val − floor: final validation loss above "
+      "the entropy floor of the synthetic data for the model's context. Decay budget: Σ_t s_t "
+      "λ, the total log-shrink of decoupled decay; coupled L2 adds λw to the gradient and has "
+      "no such budget. ‖w‖: final L2 norms of the decayed and the non-decayed parameters (and "
+      "per parameter kind where the runs logged them). Δ: final validation loss minus the {} "
+      "configuration with the same other axes ± the SE of the difference; \"within noise\" "
+      "when under two standard errors.\n\n",
       baseline);
+  const std::vector<std::string> kinds = norm_kinds(presets);
   for (const PresetVariants& p : presets) {
-    md += "### " + p.preset + "\n\n" + to_markdown(preset_table(p, baseline)) + "\n";
+    md += "### " + p.preset + "\n\n" + to_markdown(preset_table(p, baseline, kinds)) + "\n";
     if (p.best >= 0) {
       const Variant& b = p.variants[p.best];
-      const std::string line =
-          fmt::format("{}: best {} (final val {})", p.preset, b.label, format_stat(b.final_val));
-      files.best += line + "\n";
-      md +=
-          fmt::format("Best: **{}**, final validation loss {}", b.label, format_stat(b.final_val));
+      // "Best" claims nothing the noise does not support: the next option's gap comes along.
+      const std::string versus = runner_up_note(preset_findings(p));
+      files.best += fmt::format("{}: best {} (final val {}){}\n", p.preset, b.label,
+                                format_stat(b.final_val), versus);
+      md += fmt::format("Best: **{}**, final validation loss {}{}", b.label,
+                        format_stat(b.final_val), versus);
       if (b.vs_baseline)
         md += fmt::format(", {} vs {}", format_difference(*b.vs_baseline), baseline);
       md += ".\n\n";
@@ -270,7 +386,7 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   md += fmt::format("---\nWritten by wdlab {} (`wdlab report {}`).\n", WDLAB_VERSION,
                     sweep_dir.string());
 
-  write_file_atomic(files.csv, to_csv(csv_table(presets)));
+  write_file_atomic(files.csv, to_csv(csv_table(presets, kinds)));
   write_file_atomic(files.markdown, md);
   return files;
 }

@@ -1,11 +1,16 @@
 // `wdlab report SWEEP_DIR`: everything a reader wants from a finished (or partial) sweep, as
 // files next to its runs, each written atomically:
 //
-//   summary.md          headline (table-reproduction sweeps), plots, one table per preset: one
-//                       row per configuration with seeds aggregated, the best configuration and
-//                       every difference to the preset's coupled/uniform baseline
+//   summary.md          findings per preset in sentences with effect sizes and seed noise (each
+//                       decay option at its own best λ, findings.h), the headline
+//                       (table-reproduction sweeps), plots, one table per preset: one row per
+//                       configuration with seeds aggregated (mean ± standard error), the best
+//                       configuration and every difference to the preset's coupled/uniform
+//                       baseline
 //   summary.csv         the same rows, one number per column
-//   plots/loss_curves.svg, plots/lr_wd_<preset>.svg (lr x λ grids only)
+//   plots/val_vs_lambda.svg (final and best validation loss against λ, lambda_plot.h),
+//   plots/loss_curves.svg, plots/{norm,grad_norm,update_rel}_<preset>.svg (per parameter kind,
+//   kind_curves.h; where the runs logged them), plots/lr_wd_<preset>.svg (lr x λ grids only)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -22,6 +27,7 @@ struct ReportFiles {
   std::vector<std::filesystem::path> plots;
   std::string headline;  // markdown of the headline table, empty unless a table sweep
   std::string best;      // one line per preset: its best configuration
+  std::string findings;  // the findings' sentences, one a line, grouped by preset
 };
 
 ReportFiles write_report(const std::filesystem::path& sweep_dir);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 
 namespace wdlab {
 
@@ -154,6 +156,46 @@ std::string viridis(double t) {
   for (int c = 0; c < 3; ++c)
     rgb[c] = static_cast<int>(std::lround(stops[i][c] + f * (stops[i + 1][c] - stops[i][c])));
   return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+}
+
+namespace {
+std::array<int, 3> rgb_of(const char* hex) {
+  unsigned r = 0, g = 0, b = 0;
+  std::sscanf(hex, "#%02x%02x%02x", &r, &g, &b);
+  return {static_cast<int>(r), static_cast<int>(g), static_cast<int>(b)};
+}
+}  // namespace
+
+std::string decay_mode_color(const std::string& mode, double shade) {
+  // Light and dark ends of ColorBrewer's Blues and Oranges, both legible on white.
+  const char* light = "#8c8c8c";
+  const char* dark = "#333333";
+  if (mode == "coupled") {
+    light = "#6baed6";
+    dark = "#08306b";
+  } else if (mode == "decoupled") {
+    light = "#fdae6b";
+    dark = "#8c2d04";
+  }
+  const double t = std::clamp(std::isfinite(shade) ? shade : 1.0, 0.0, 1.0);
+  const std::array<int, 3> a = rgb_of(light), b = rgb_of(dark);
+  std::array<int, 3> c;
+  for (int i = 0; i < 3; ++i) c[i] = static_cast<int>(std::lround(a[i] + t * (b[i] - a[i])));
+  return fmt::format("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+}
+
+std::string parameter_kind_color(const std::string& kind) {
+  static const std::array<std::pair<const char*, size_t>, 7> known = {{{"matrix", 0},
+                                                                       {"embedding", 1},
+                                                                       {"bias", 2},
+                                                                       {"norm_gain", 3},
+                                                                       {"norm_bias", 4},
+                                                                       {"router", 6},
+                                                                       {"expert", 8}}};
+  for (const auto& [name, index] : known) {
+    if (kind == name) return palette_color(index);
+  }
+  return palette_color(9 + std::hash<std::string>{}(kind) % 7);
 }
 
 }  // namespace wdlab

@@ -49,4 +49,11 @@ const std::string& palette_color(size_t i);
 // Sequential colour map (viridis) at t in [0, 1].
 std::string viridis(double t);
 
+// The colour of a decay mode, the same in every plot: no decay dark grey, coupled L2 blue,
+// decoupled orange; `shade` in [0, 1] runs from light to dark (e.g. small to large λ).
+std::string decay_mode_color(const std::string& mode, double shade = 1.0);
+// The colour of a parameter kind (matrix, embedding, bias, norm_gain, ...), the same in every
+// plot; an unknown kind gets a palette colour.
+std::string parameter_kind_color(const std::string& kind);
+
 }  // namespace wdlab

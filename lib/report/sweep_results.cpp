@@ -43,8 +43,8 @@ json RunResult::config_value(const std::string& dotted_key) const {
   return *node;
 }
 
-Curve read_curve(const fs::path& metrics, const std::string& key) {
-  Curve c;
+std::map<std::string, Curve> read_curves(const fs::path& metrics) {
+  std::map<std::string, Curve> curves;
   std::ifstream in(metrics);
   std::string line;
   while (std::getline(in, line)) {
@@ -54,14 +54,23 @@ Curve read_curve(const fs::path& metrics, const std::string& key) {
     } catch (const json::exception&) {
       continue;  // a torn last line
     }
-    if (!row.is_object() || !row.contains(key) || !row[key].is_number() || !row.contains("step"))
-      continue;
-    const double v = row[key].get<double>();
-    if (!std::isfinite(v)) continue;
-    c.step.push_back(row["step"].get<double>());
-    c.value.push_back(v);
+    if (!row.is_object() || !row.contains("step") || !row["step"].is_number()) continue;
+    const double step = row["step"].get<double>();
+    for (auto it = row.begin(); it != row.end(); ++it) {
+      if (it.key() == "step" || !it->is_number()) continue;
+      const double v = it->get<double>();
+      if (!std::isfinite(v)) continue;
+      Curve& c = curves[it.key()];
+      c.step.push_back(step);
+      c.value.push_back(v);
+    }
   }
-  return c;
+  return curves;
+}
+
+Curve read_curve(const fs::path& metrics, const std::string& key) {
+  std::map<std::string, Curve> curves = read_curves(metrics);
+  return curves.contains(key) ? std::move(curves[key]) : Curve{};
 }
 
 SweepResults load_sweep_results(const fs::path& root) {
@@ -99,8 +108,9 @@ SweepResults load_sweep_results(const fs::path& root) {
     if (s.state == RunState::missing) continue;
     run.config = read_json(dir / "config.json");
     run.summary = read_json(dir / "summary.json");
-    run.train = read_curve(dir / "metrics.jsonl", "train_loss");
-    run.val = read_curve(dir / "metrics.jsonl", "val_loss");
+    run.curves = read_curves(dir / "metrics.jsonl");
+    if (run.curves.contains("train_loss")) run.train = run.curves["train_loss"];
+    if (run.curves.contains("val_loss")) run.val = run.curves["val_loss"];
   }
   return r;
 }

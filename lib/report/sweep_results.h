@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct RunResult {
   nlohmann::json summary;  // summary.json, or null
   Curve train;             // train_loss at the logged steps
   Curve val;               // val_loss at the evaluated steps
+  // Every numeric key of metrics.jsonl ("norm.matrix", "grad_norm", "wd_step", ...) by key, at
+  // the steps that logged it. A key older runs did not log is simply absent.
+  std::map<std::string, Curve> curves;
 
   bool completed() const { return status == "finished" || status == "diverged"; }
   // A number from summary.json, NaN when absent.
@@ -54,5 +58,7 @@ struct SweepResults {
 SweepResults load_sweep_results(const std::filesystem::path& root);
 
 Curve read_curve(const std::filesystem::path& metrics, const std::string& key);
+// Every numeric key but "step", one read of the file.
+std::map<std::string, Curve> read_curves(const std::filesystem::path& metrics);
 
 }  // namespace wdlab

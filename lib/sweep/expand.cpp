@@ -1,5 +1,7 @@
 #include "sweep/expand.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
@@ -87,6 +89,7 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
       run.preset = preset_name;
       run.scale = spec.scale;
       json config;
+      std::string misuse;  // a reference this run's decay mode cannot take
       try {
         // References need the rest of the run's config (its schedule), so they come second.
         std::vector<std::string> plain;
@@ -98,6 +101,14 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
         for (Assignment& a : all) {
           if (!is_reference(a.value)) continue;
           const std::string ref = a.value.get<std::string>();
+          misuse = budget_reference_misuse(ref, config);
+          if (!misuse.empty()) {
+            misuse =
+                fmt::format("{}: {}{}: {} (preset {}, {})", spec.file,
+                            a.where.starts_with("/grid") ? "grid group " : "",
+                            a.where.empty() ? "/" : a.where, misuse, preset_name, describe(point));
+            break;
+          }
           const ResolvedReference r = resolve_reference(ref, preset, config, spec.decay_budget);
           if (!r.value) {
             skip = ref + ": " + r.why_not;
@@ -110,14 +121,18 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
           if (skip_reasons.insert(skip).second) plan.skipped.push_back({preset_name, skip});
           continue;
         }
-        for (const Assignment& a : all)
-          run.overrides.push_back(a.key + "=" + override_text(a.value));
-        config = resolve_config(preset, spec.scale, run.overrides);
-        parse_run_config(config);
+        if (misuse.empty()) {
+          for (const Assignment& a : all)
+            run.overrides.push_back(a.key + "=" + override_text(a.value));
+          config = resolve_config(preset, spec.scale, run.overrides);
+          parse_run_config(config);
+        }
       } catch (const Error& e) {
         fail("{}: the run with preset={}, {}: {}", spec.file, preset_name, describe(point),
              e.what());
       }
+      // Outside the block above, which would bury the spec's mistake in one run's description.
+      if (!misuse.empty()) fail("{}", misuse);
       run.id = config_id(config);
       if (!ids.insert(run.id).second) {
         // decay_scaling has no effect without decoupled decay: resolve_config records it as

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace wdlab {
@@ -51,14 +53,24 @@ std::optional<double> published_decay_budget(const json& preset) {
 double decay_per_unit_lambda(const RunConfig& run) {
   OptimizerOptions unit = run.optim.options;
   unit.weight_decay = 1.0;
-  const bool decoupled = unit.decay_mode == DecayMode::decoupled;
+  if (unit.decay_mode != DecayMode::decoupled) return 0.0;  // no per-step shrink: no budget
   double sum = 0.0;
-  for (int step = 0; step < run.train.steps; ++step) {
-    const double lr = run.optim.schedule.at(step);
-    // Coupled L2 has no per-step shrink of its own; lr_t * λ is what the trainer logs for it.
-    sum += decoupled ? decoupled_decay_step(unit, lr, run.optim.schedule.peak) : lr;
-  }
+  for (int step = 0; step < run.train.steps; ++step)
+    sum += decoupled_decay_step(unit, run.optim.schedule.at(step), run.optim.schedule.peak);
   return sum;
+}
+
+std::string budget_reference_misuse(const std::string& ref, const json& config) {
+  if (ref != kBudgetMatched) return "";
+  std::string mode = "?";
+  if (config.contains("optim") && config["optim"].contains("decay_mode") &&
+      config["optim"]["decay_mode"].is_string())
+    mode = config["optim"]["decay_mode"].get<std::string>();
+  if (mode == "decoupled") return "";
+  return fmt::format(
+      "{} with optim.decay_mode={}: a decay budget is defined only for decoupled decay; give "
+      "coupled L2 its own λ grid (e.g. [1e-4, 1e-3, 1e-2]){}",
+      ref, mode, mode == "none" ? ", and leave λ out of runs without decay" : "");
 }
 
 ResolvedReference resolve_reference(const std::string& ref, const json& preset, const json& config,
@@ -72,6 +84,8 @@ ResolvedReference resolve_reference(const std::string& ref, const json& preset, 
     return {(*table)["seed_value"].get<double>(), ""};
   }
   WD_CHECK(ref == kBudgetMatched, "unknown reference '{}'", ref);
+  const std::string misuse = budget_reference_misuse(ref, config);
+  WD_CHECK(misuse.empty(), "{}", misuse);
   const double budget = published_decay_budget(preset).value_or(default_budget);
   const double per_unit = decay_per_unit_lambda(parse_run_config(config));
   if (!(per_unit > 0.0)) return {std::nullopt, "the run's schedule applies no decay"};

@@ -8,6 +8,10 @@
 //                      (lr_t for decay_scaling=lr and for coupled L2, lr_t / lr_peak for schedule,
 //                      lr_t^2 for lr_squared). D is the preset's weight_decay_table.decay_budget
 //                      when it states one, else the spec's decay_budget. Rounded to 3 digits.
+//                      Decoupled decay only: coupled L2 adds λw to the gradient and shrinks
+//                      nothing per step, so it has no decay budget to match (a budget-matched
+//                      coupled λ swamps the gradient); without decay λ is unused. Both are an
+//                      error (budget_reference_misuse).
 //
 //   ResolvedReference r = resolve_reference("@published", preset, config, 4.0);
 //   if (!r.value) skip(r.why_not);
@@ -31,7 +35,12 @@ struct ResolvedReference {
   std::string why_not;  // when there is no value: what the preset lacks
 };
 
-// `config` is the run's resolved config without the reference applied.
+// Why `ref` cannot set this run's λ, or "" when it can: a budget-derived reference under
+// optim.decay_mode coupled or none. `config` is the run's resolved config.
+std::string budget_reference_misuse(const std::string& ref, const nlohmann::json& config);
+
+// `config` is the run's resolved config without the reference applied. Throws on a
+// budget_reference_misuse.
 ResolvedReference resolve_reference(const std::string& ref, const nlohmann::json& preset,
                                     const nlohmann::json& config, double default_budget);
 

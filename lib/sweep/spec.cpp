@@ -110,7 +110,7 @@ Factor grid_points(const ojson& grid, const std::string& where, const std::strin
     for (const Point& p : points) {
       for (const json& v : values) {
         Point q = p;
-        q.push_back({it.key(), v, ""});
+        q.push_back({it.key(), v, "", path});
         next.push_back(std::move(q));
       }
     }
@@ -137,7 +137,7 @@ Factor zip_points(const ojson& group, const std::string& where, const std::strin
                 fmt::format("{} values, but {} has {}: zipped lists must have the same length",
                             values.size(), first_key, n));
     }
-    for (size_t i = 0; i < n; ++i) points[i].push_back({it.key(), values[i], ""});
+    for (size_t i = 0; i < n; ++i) points[i].push_back({it.key(), values[i], "", path});
   }
   return points;
 }
@@ -270,7 +270,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     for (auto it = o.begin(); it != o.end(); ++it) {
       const std::string path = child("/base/overrides", it.key());
       check_assignment(it.key(), plain(it.value()), where, path);
-      spec.overrides.push_back({it.key(), plain(it.value()), ""});
+      spec.overrides.push_back({it.key(), plain(it.value()), "", "/base/overrides"});
     }
   }
 
@@ -371,11 +371,12 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
       for (Factor& f : spec.factors) drop_key(f, key);
       std::erase_if(spec.factors,
                     [](const Factor& f) { return f.empty() || (f.size() == 1 && f[0].empty()); });
+      const std::string where = "command line '" + arg + "'";
       if (values.size() == 1) {
-        spec.overrides.push_back({key, values[0], ""});
+        spec.overrides.push_back({key, values[0], "", where});
       } else {
         Factor f;
-        for (const json& v : values) f.push_back({{key, v, ""}});
+        for (const json& v : values) f.push_back({{key, v, "", where}});
         // Seeds stay innermost, so the runs of one configuration sit side by side.
         const bool seeds_last =
             !spec.factors.empty() && keys_of(spec.factors.back()) == std::set<std::string>{"seed"};

@@ -39,6 +39,9 @@ struct Assignment {
   std::string key;
   nlohmann::json value;
   std::string ref;
+  // Where the spec set it, for messages: "/grid/1" (the grid group), "/zip/0", "/base/overrides"
+  // or "command line 'key=v1,v2'". Empty where unknown (a plan read back from sweep.json).
+  std::string where = {};
 };
 using Point = std::vector<Assignment>;
 // One factor of the product: its alternatives, each setting one or more keys.
