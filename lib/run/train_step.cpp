@@ -63,8 +63,12 @@ StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, i
   if (measure) before_ = model_.params();  // capacity kept: no allocation after the first
   const StepDecay decay =
       optimizer_.step(model_.params().data(), g.data(), r.lr, schedule_.peak, &model_.workers());
-  r.decay_step = decay.per_step;
-  decay_budget_ += decay.per_step;
+  // A budget is a sum of shrink factors, which only decoupled decay has: coupled λ is an L2
+  // coefficient on the gradient, and Adam rescales what it does per coordinate.
+  if (optimizer_.options().decay_mode == DecayMode::decoupled) {
+    r.decay_step = decay.per_step;
+    decay_budget_ += decay.per_step;
+  }
   r.decay_budget = decay_budget_;
 
   if (measure) {

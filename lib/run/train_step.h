@@ -62,6 +62,7 @@ class TrainStep {
   StepResult run(int t, const int* tokens, const int* targets, int B, int T, Rng* dropout_rng,
                  bool measure = false);
 
+  // Σ s_t·λ so far (decoupled decay; 0 otherwise).
   double decay_budget() const { return decay_budget_; }
   // ‖w‖ per kind of the current weights (the `norm` part of KindStats).
   KindStats norms() const;

@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
 #include "io/safetensors.h"
+#include "optim/grad_clip.h"
 #include "run/train_step.h"
 
 namespace wdlab {
@@ -135,6 +136,29 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     }
     return std::sqrt(sum);
   };
+  const bool decoupled = c.optim.options.decay_mode == DecayMode::decoupled;
+  // Per parameter kind: norm.<kind> (and with the step's statistics grad_norm.<kind>, the loss
+  // gradient before clipping, and update_rel.<kind> = ‖Δw‖/‖w‖), for the kinds the model has.
+  auto add_kind_stats = [&](json& row, const KindStats& k, bool step_stats) {
+    for (size_t i = 0; i < KindStats::kKinds; ++i) {
+      if (!k.present[i]) continue;
+      const std::string kind(to_string(static_cast<ParamKind>(i)));
+      row["norm." + kind] = k.norm[i];
+      if (step_stats) {
+        row["grad_norm." + kind] = k.grad_norm[i];
+        row["update_rel." + kind] = k.update_rel[i];
+      }
+    }
+  };
+  // Every tensor's norm at every evaluation, in a file of its own (tensor_norms.jsonl).
+  MetricsLog tensor_norms(run_dir / "tensor_norms.jsonl");
+  auto tensor_norms_row = [&](int step) {
+    json norms = json::object();
+    for (const ParamInfo& p : table) {
+      norms[p.name] = l2_norm(model.params().data() + p.offset, p.numel);
+    }
+    return json{{"step", step}, {"norms", norms}};
+  };
   auto eval_row = [&](int step, double val_loss) {
     json row = {{"step", step},
                 {"tokens", static_cast<uint64_t>(step) * tokens_per_step},
@@ -148,6 +172,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   double train_loss = 0.0;
   double val_loss = evaluate(), best_val = val_loss;
   metrics.append(eval_row(0, val_loss));
+  tensor_norms.append(tensor_norms_row(0));
   spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
 
   TrainStep train_step(model, *optimizer_, c.optim.schedule, c.optim.grad_clip);
@@ -160,8 +185,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       break;
     }
     sampler.next(tokens.data(), targets.data());
+    const bool last = step == steps;
+    const bool log_step = step % c.train.log_every == 0 || last;
     const StepResult r = train_step.run(step, tokens.data(), targets.data(), B, T,
-                                        c.model.dropout > 0 ? &dropout_rng : nullptr);
+                                        c.model.dropout > 0 ? &dropout_rng : nullptr, log_step);
     train_loss = r.loss.ce;
     if (r.diverged) {
       status = "diverged";
@@ -176,8 +203,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     }
     steps_done = step;
 
-    const bool last = step == steps;
-    if (step % c.train.log_every == 0 || last) {
+    if (log_step) {
       const double dt = seconds_since(t_log);
       const double tok_s = (step - log_from_step) * tokens_per_step / std::max(dt, 1e-9);
       t_log = Clock::now();
@@ -186,12 +212,15 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"tokens", static_cast<uint64_t>(step) * tokens_per_step},
                   {"train_loss", train_loss},
                   {"lr", r.lr},
-                  {"wd_step", r.decay_step},
-                  {"wd_budget", r.decay_budget},
                   {"grad_norm", r.grad_norm},
                   {"norm_decay", group_norm(true)},
                   {"norm_no_decay", group_norm(false)},
                   {"tokens_per_s", tok_s}};
+      if (decoupled) {
+        row["wd_step"] = r.decay_step;
+        row["wd_budget"] = r.decay_budget;
+      }
+      add_kind_stats(row, r.kinds, true);
       if (c.model.z_loss > 0) row["z_loss"] = r.loss.z_loss;
       if (c.model.is_moe()) row["aux_loss"] = r.loss.aux;
       metrics.append(row);
@@ -204,6 +233,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       val_loss = evaluate();
       if (val_loss < best_val) best_val = val_loss, best_step = step;
       metrics.append(eval_row(step, val_loss));
+      tensor_norms.append(tensor_norms_row(step));
       spdlog::info("step {:>5}/{} | val {:.4f}{}", step, steps, val_loss,
                    data_.window_floor
                        ? fmt::format(" ({:+.4f} above the floor)", val_loss - *data_.window_floor)
@@ -219,13 +249,16 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"final_val_loss", val_loss},
                   {"best_val_loss", best_val},
                   {"best_val_step", best_step},
-                  {"decay_budget", train_step.decay_budget()},
+                  {"decay_budget", decoupled ? json(train_step.decay_budget())
+                                   : c.optim.options.decay_mode == DecayMode::none ? json(0.0)
+                                                                                   : json()},
                   {"norm_decay", group_norm(true)},
                   {"norm_no_decay", group_norm(false)},
                   {"wall_seconds", wall},
                   {"tokens_per_s", steps_done * tokens_per_step / std::max(wall, 1e-9)},
                   {"config_id", config_id(c.json)},
                   {"wdlab_version", WDLAB_VERSION}};
+  add_kind_stats(summary, train_step.norms(), false);
   if (data_.entropy_rate) {
     summary["entropy_rate"] = *data_.entropy_rate;
     summary["window_floor"] = *data_.window_floor;
