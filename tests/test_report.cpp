@@ -504,8 +504,15 @@ TEST_F(ReportTest, TableSweepHeadlineNamesTheWinnerPerLambda) {
   EXPECT_DOUBLE_EQ(published.lambda, 0.01);
 
   const ReportFiles files = write_report(root);
-  EXPECT_NE(files.headline.find("| gpt2 | 0.01 | unsourced |"), std::string::npos)
-      << files.headline;
+  // The row: published λ and verdict, the recipe's result, each comparison with its noise, the
+  // best decoupled λ and its timescale.
+  const std::string& h = files.headline;
+  EXPECT_NE(h.find("| gpt2 | 0.01 (unsourced) | λ="), std::string::npos) << h;
+  EXPECT_NE(h.find("+0.20 ± 0.00"), std::string::npos) << h;     // none − recipe
+  EXPECT_NE(h.find("(recipe better)"), std::string::npos) << h;  // clears the noise
+  EXPECT_NE(h.find("| λ=0.01: +0.20"), std::string::npos) << h;  // coupled at its best λ (a tie)
+  EXPECT_NE(h.find("within noise"), std::string::npos) << h;     // uniform: same values
+  EXPECT_NE(h.find("τ_iter="), std::string::npos) << h;
   std::ifstream md(files.markdown);
   const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("## Headline"), std::string::npos);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -18,27 +19,6 @@ const Assignment* lambda_axis(const Variant& v) {
     if (a.key == "optim.weight_decay") return &a;
   }
   return nullptr;
-}
-
-std::string describe(const HeadlineCell& c) {
-  const std::string partial =
-      c.completed < c.runs ? fmt::format("{} of {} runs so far", c.completed, c.runs) : "";
-  if (!c.measured) return "not measured" + (partial.empty() ? "" : "; " + partial);
-  std::string s = fmt::format("**{}** {}", c.winner, format_stat(c.winner_val));
-  std::vector<std::string> notes;
-  if (!c.runner_up.empty()) {
-    s +=
-        fmt::format(", by {:.2g}{} over {}", c.margin.delta,
-                    c.margin.noise_known ? fmt::format(" ± {:.1g}", c.margin.se) : "", c.runner_up);
-    if (!c.margin.noise_known) {
-      notes.push_back("1 seed");
-    } else if (c.margin.within_noise) {
-      notes.push_back("within seed noise");
-    }
-  }
-  if (!partial.empty()) notes.push_back(partial);
-  if (!notes.empty()) s += " (" + fmt::format("{}", fmt::join(notes, "; ")) + ")";
-  return s;
 }
 
 }  // namespace
@@ -87,47 +67,121 @@ HeadlineCell headline_cell(const PresetVariants& preset, const std::string& ref)
   return cell;
 }
 
+namespace {
+
+std::string config_string(const Variant& v, const char* key) {
+  if (v.runs.empty()) return "";
+  const nlohmann::json j = v.runs.front()->config_value(key);
+  return j.is_string() ? j.get<std::string>() : "";
+}
+
+double config_number(const Variant& v, const char* key) {
+  if (v.runs.empty()) return NAN;
+  const nlohmann::json j = v.runs.front()->config_value(key);
+  return j.is_number() ? j.get<double>() : NAN;
+}
+
+bool at_reference(const Variant& v, const std::string& ref) {
+  const Assignment* lambda = lambda_axis(v);
+  return lambda && lambda->ref == ref;
+}
+
+// The variant with the lowest mean final validation loss among those `keep` accepts.
+template <typename Keep>
+const Variant* best_of(const PresetVariants& p, Keep keep) {
+  const Variant* best = nullptr;
+  for (const Variant& v : p.variants) {
+    if (v.final_val.n == 0 || !keep(v)) continue;
+    if (!best || v.final_val.mean < best->final_val.mean) best = &v;
+  }
+  return best;
+}
+
+// "+0.37 ± 0.01" (positive: `other` is worse than the recipe), or why there is none.
+std::string versus(const Variant* recipe, const Variant* other, const std::string& what) {
+  if (!recipe || !other) return "not in this sweep";
+  const Difference d = difference(other->final_val, recipe->final_val);
+  std::string s = what.empty() ? "" : what + ": ";
+  s += format_difference(d, 2);
+  if (!d.noise_known || d.within_noise) return s;
+  return s + (d.delta > 0 ? " (recipe better)" : " (recipe worse)");
+}
+
+}  // namespace
+
 TextTable headline_table(const SweepResults& results, const std::vector<PresetVariants>& presets,
                          const std::vector<PublishedRow>& published) {
   TextTable t;
   t.columns = {"model",
-               "λ (seed table)",
-               "status",
-               "applied",
-               "lowest final val loss at the published λ",
-               "budget-matched λ (D)",
-               "lowest final val loss at the budget-matched λ"};
+               "published λ (verdict)",
+               "recipe: decoupled, budget-matched λ",
+               "no decay − recipe",
+               "coupled L2 at its best λ − recipe",
+               "uniform scope − recipe",
+               "best decoupled λ (×lr), final val",
+               "τ_EMA at that λ (published)"};
   std::map<std::string, const PresetVariants*> measured;
   for (const PresetVariants& p : presets) measured[p.preset] = &p;
   std::map<std::string, std::string> skipped;
   for (const SkippedPreset& s : results.plan.skipped) skipped[s.preset] += s.reason + "; ";
 
   for (const PublishedRow& row : published) {
-    std::vector<std::string> cells = {row.preset, row.present ? row.seed_text : "",
-                                      row.present ? row.verdict : "missing",
-                                      row.present ? applied_label(row.applied) : row.missing};
+    std::vector<std::string> cells = {
+        row.preset, row.present ? fmt::format("{} ({})", row.seed_text, row.verdict)
+                                : "missing: " + row.missing};
     const auto it = measured.find(row.preset);
     if (it == measured.end()) {
       const std::string why =
           skipped.contains(row.preset)
               ? "left out: " + skipped[row.preset].substr(0, skipped[row.preset].size() - 2)
               : "not in this sweep";
-      cells.insert(cells.end(), {why, "", ""});
+      cells.insert(cells.end(), {why, "", "", "", "", ""});
       t.rows.push_back(std::move(cells));
       continue;
     }
-    const HeadlineCell pub = headline_cell(*it->second, "@published");
-    const HeadlineCell bud = headline_cell(*it->second, "@budget_matched");
-    std::string budget = "—";
-    if (bud.lambda > 0) {
+    const PresetVariants& p = *it->second;
+    // The recipe: decoupled decay at the budget-matched λ with the preset's own scope.
+    const Variant* recipe = best_of(p, [](const Variant& v) {
+      return v.decay_mode == "decoupled" && v.decay_scope == "selective" &&
+             at_reference(v, "@budget_matched");
+    });
+    const Variant* none = best_of(p, [](const Variant& v) { return v.decay_mode == "none"; });
+    const Variant* coupled = best_of(p, [](const Variant& v) { return v.decay_mode == "coupled"; });
+    const Variant* uniform = best_of(p, [](const Variant& v) {
+      return v.decay_mode == "decoupled" && v.decay_scope == "uniform" &&
+             at_reference(v, "@budget_matched");
+    });
+    // The best decoupled selective λ among runs whose decay scales with lr_t, where λ reads as a
+    // timescale: τ_iter = 1 / (lr λ) updates, τ_EMA = τ_iter / steps of the run.
+    const Variant* best_lr = best_of(p, [](const Variant& v) {
+      return v.decay_mode == "decoupled" && v.decay_scope == "selective" &&
+             config_string(v, "optim.decay_scaling") == "lr";
+    });
+    std::string recipe_cell = "not in this sweep";
+    if (recipe) {
       const std::optional<double> d = published_decay_budget(load_preset(row.preset));
-      const std::string lambda =
-          bud.lambda_by_mode.empty() ? fmt::format("{}", bud.lambda) : bud.lambda_by_mode;
-      budget =
-          d ? fmt::format("{} (D = {}, the recipe's)", lambda, *d)
-            : fmt::format("{} (D = {}, the sweep's default)", lambda, results.plan.decay_budget);
+      recipe_cell = fmt::format(
+          "λ={} ({}, D={}{}): {}", short_number(recipe->weight_decay),
+          config_string(*recipe, "optim.decay_scaling") == "lr_squared" ? "×lr²" : "×lr",
+          d ? *d : results.plan.decay_budget, d ? ", the recipe's" : ", the sweep's default",
+          format_stat(recipe->final_val));
     }
-    cells.insert(cells.end(), {describe(pub), budget, describe(bud)});
+    std::string best_cell = "—", tau_cell = "—";
+    if (best_lr) {
+      const double steps = config_number(*best_lr, "train.steps");
+      const double tau_iter = 1.0 / (best_lr->lr * best_lr->weight_decay);
+      best_cell = fmt::format("λ={}: {}", short_number(best_lr->weight_decay),
+                              format_stat(best_lr->final_val));
+      const std::optional<double> d = published_decay_budget(load_preset(row.preset));
+      tau_cell =
+          fmt::format("τ_iter={:.0f} updates, τ_EMA={:.2f} of {} ({})", tau_iter, tau_iter / steps,
+                      steps, d ? fmt::format("published {:.2f}", 1.0 / *d) : "none published");
+    }
+    cells.insert(cells.end(),
+                 {recipe_cell, versus(recipe, none, ""),
+                  coupled ? versus(recipe, coupled, "λ=" + short_number(coupled->weight_decay))
+                          : "not in this sweep",
+                  versus(recipe, uniform, ""), best_cell, tau_cell});
     t.rows.push_back(std::move(cells));
   }
   return t;
