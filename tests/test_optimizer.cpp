@@ -798,7 +798,9 @@ TEST(OptimizerErrors, OtherBadInput) {
 TEST(OptimizerState, BufferSizesAndStepCount) {
   const ParamTable table = small_table();
   const DecayPlan plan = build_decay_plan(table, DecayScope::selective, {});
-  Optimizer adam(table, plan, OptimizerOptions{});
+  OptimizerOptions ao;
+  ao.eps = 1e-8;  // the config's range: eps > 0
+  Optimizer adam(table, plan, ao);
   EXPECT_EQ(adam.first_moment().size(), 16u);
   EXPECT_EQ(adam.second_moment().size(), 16u);
   EXPECT_EQ(adam.plan().decays, plan.decays);

@@ -109,7 +109,9 @@ Optimizer::Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions o
              o.beta1);
     WD_CHECK(o.beta2 >= 0.0 && o.beta2 < 1.0, "optimizer.beta2: must be in [0, 1), got {}",
              o.beta2);
-    WD_CHECK(o.eps >= 0.0 && std::isfinite(o.eps), "optimizer.eps: must be finite and >= 0, got {}",
+    // The same range as the config's optim.eps (lib/run/config_optim.cpp): a library caller
+    // gets the check a run gets.
+    WD_CHECK(o.eps > 0.0 && std::isfinite(o.eps), "optimizer.eps: must be finite and > 0, got {}",
              o.eps);
     v_.assign(table_.total(), 0.0f);
   } else {

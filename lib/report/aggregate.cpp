@@ -84,7 +84,23 @@ std::string variant_label(const std::vector<Assignment>& axes) {
 }
 
 std::string option_of(const Variant& v) {
-  return v.decay_mode == "none" ? "none" : v.decay_mode + "/" + v.decay_scope;
+  if (v.decay_mode == "none") return "none";
+  std::string option = v.decay_mode + "/" + v.decay_scope;
+  // Rules on top of the scope make another option: "uniform except norm_gain".
+  const nlohmann::json rules =
+      v.runs.empty() ? nlohmann::json() : v.runs.front()->config_value("optim.decay_rules");
+  if (rules.is_array()) {
+    for (const nlohmann::json& r : rules) {
+      const std::string what =
+          r.contains("kind") && r["kind"].is_string()
+              ? r["kind"].get<std::string>()
+              : (r.contains("name") && r["name"].is_string() ? r["name"].get<std::string>()
+                                                             : std::string("?"));
+      const bool decay = r.contains("decay") && r["decay"].is_boolean() && r["decay"].get<bool>();
+      option += (decay ? " plus " : " except ") + what;
+    }
+  }
+  return option;
 }
 
 std::string option_words(const std::string& option) {
@@ -112,6 +128,7 @@ std::string describe_variant(const Variant& v, bool with_lr, bool with_scope) {
     if (a.key == "optim.decay_mode" || a.key == "optim.decay_scope" ||
         a.key == "optim.weight_decay" || a.key == "optim.lr")
       continue;
+    if (a.key == "optim.decay_rules" && with_scope) continue;  // option_of names the rules
     s += ", " + last_component(a.key) + "=" + override_text(a.value);
   }
   return s;

@@ -151,6 +151,15 @@ PresetFindings preset_findings(const PresetVariants& p) {
     }
     if (!sel) continue;
     const Variant* uni = same_but_scope(p, *sel, "uniform");
+    // No uniform run at the best selective λ: the best selective configuration that has one.
+    if (!uni) {
+      for (const Variant& v : p.variants) {
+        if (v.decay_mode != mode || v.decay_scope != "selective" || v.final_val.n == 0) continue;
+        const Variant* twin = same_but_scope(p, v, "uniform");
+        if (!twin || twin->final_val.n == 0) continue;
+        if (!uni || v.final_val.mean < sel->final_val.mean) sel = &v, uni = twin;
+      }
+    }
     if (!uni) continue;
     const Difference d = difference(uni->final_val, sel->final_val);
     const std::string where = describe_variant(*sel, lr_varies, false);

@@ -49,16 +49,22 @@ std::map<std::string, double> lambda_shades(const std::vector<PresetVariants>& p
   return shade;
 }
 
-std::string variant_color(const Variant& v, const std::map<std::string, double>& shades) {
-  const auto it = shades.find(v.decay_mode + "|" + fmt::format("{}", v.weight_decay));
-  return decay_mode_color(v.decay_mode, it == shades.end() ? 1.0 : it->second);
-}
-
 bool has_axis(const Variant& v, const std::string& key) {
   for (const Assignment& a : v.axes) {
     if (a.key == key) return true;
   }
   return false;
+}
+
+// Colour: decay mode, darker for larger λ; decoupled runs with decay rules on top of their scope
+// (e.g. norm gains exempt) get a hue of their own, as they would otherwise look like the plain
+// scope's run at the same λ.
+std::string variant_color(const Variant& v, const std::map<std::string, double>& shades) {
+  const auto it = shades.find(v.decay_mode + "|" + fmt::format("{}", v.weight_decay));
+  const std::string mode = v.decay_mode == "decoupled" && has_axis(v, "optim.decay_rules")
+                               ? "decoupled+rules"
+                               : v.decay_mode;
+  return decay_mode_color(mode, it == shades.end() ? 1.0 : it->second);
 }
 
 LineFigure loss_curve_figure(const SweepResults& results,
@@ -67,7 +73,8 @@ LineFigure loss_curve_figure(const SweepResults& results,
   fig.title = "Loss curves: " + results.plan.name;
   fig.subtitle =
       "mean over seeds; thick: validation (dots at evaluations), thin and faint: training; "
-      "colour: decay mode (darker: larger λ); dashed: uniform scope; shaded: range over seeds";
+      "colour: decay mode (darker: larger λ; green: decoupled with decay rules); dashed: uniform "
+      "scope; shaded: range over seeds";
   fig.columns = presets.size() >= 3 ? 3 : (presets.size() == 1 ? 1 : 2);
   const std::map<std::string, double> shades = lambda_shades(presets);
 

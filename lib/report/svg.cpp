@@ -176,6 +176,9 @@ std::string decay_mode_color(const std::string& mode, double shade) {
   } else if (mode == "decoupled") {
     light = "#fdae6b";
     dark = "#8c2d04";
+  } else if (mode == "decoupled+rules") {  // decoupled with decay rules on top of the scope
+    light = "#74c476";
+    dark = "#00441b";
   }
   const double t = std::clamp(std::isfinite(shade) ? shade : 1.0, 0.0, 1.0);
   const std::array<int, 3> a = rgb_of(light), b = rgb_of(dark);
