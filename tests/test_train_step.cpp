@@ -137,3 +137,55 @@ TEST(TrainStep, CoupledDecayIsAddedAfterClipping) {
 
 }  // namespace
 }  // namespace wdlab
+
+namespace wdlab {
+namespace {
+
+// The per-kind statistics a measured step logs, recomputed here from a copy of the weights and a
+// second model's loss gradient: ‖g‖ before clipping, ‖w1 − w0‖ / ‖w0‖ and ‖w1‖ per kind.
+TEST(TrainStep, MeasuredStepReportsPerKindStatistics) {
+  blas_set_threads(1);
+  RunConfig run = parse_run_config(resolve_config(
+      load_preset("gpt2"), "tiny",
+      {"optim.decay_mode=decoupled", "optim.weight_decay=0.1", "optim.grad_clip=0.05"}));
+  run.model.vocab_size = 64;
+  const int B = 2, T = run.model.block_size;
+  std::vector<int> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  Rng rng(11);
+  for (int& x : tokens) x = static_cast<int>(rng.below(64));
+  for (int& x : targets) x = static_cast<int>(rng.below(64));
+  Transformer<float> model(run.model, B), reference(run.model, B);
+  model.init_weights(5), reference.init_weights(5);
+  Optimizer optimizer(model.table(),
+                      build_decay_plan(model.table(), run.optim.decay_scope, run.optim.decay_rules),
+                      run.optim.options);
+  TrainStep step(model, optimizer, run.optim.schedule, run.optim.grad_clip);
+  const std::vector<float> w0 = model.params();
+  const StepResult r = step.run(1, tokens.data(), targets.data(), B, T, nullptr, true);
+  ASSERT_TRUE(r.measured);
+
+  reference.forward(tokens.data(), targets.data(), B, T, nullptr);
+  reference.zero_grad();
+  reference.backward();
+  double g2[kParamKinds] = {}, d2[kParamKinds] = {}, w02[kParamKinds] = {}, w12[kParamKinds] = {};
+  bool present[kParamKinds] = {};
+  for (const ParamInfo& p : model.table()) {
+    const size_t k = static_cast<size_t>(p.kind);
+    present[k] = true;
+    for (size_t i = p.offset; i < p.offset + p.numel; ++i) {
+      const double g = reference.grads()[i], a = w0[i], b = model.params()[i];
+      g2[k] += g * g, d2[k] += (b - a) * (b - a), w02[k] += a * a, w12[k] += b * b;
+    }
+  }
+  for (size_t k = 0; k < kParamKinds; ++k) {
+    EXPECT_EQ(r.kinds.present[k], present[k]) << k;
+    if (!present[k]) continue;
+    const double grad = std::sqrt(g2[k]), rel = std::sqrt(d2[k] / w02[k]), norm = std::sqrt(w12[k]);
+    EXPECT_NEAR(r.kinds.grad_norm[k], grad, 1e-5 * grad) << k;
+    EXPECT_NEAR(r.kinds.update_rel[k], rel, 1e-9 + 1e-6 * rel) << k;
+    EXPECT_NEAR(r.kinds.norm[k], norm, 1e-9 * norm) << k;
+  }
+}
+
+}  // namespace
+}  // namespace wdlab
