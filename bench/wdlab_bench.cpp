@@ -46,6 +46,7 @@
 #include "analytic.h"
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "core/subnormals.h"
 #include "io/atomic_file.h"
 #include "model/transformer.h"
 #include "optim/grad_clip.h"
@@ -237,6 +238,7 @@ json run_one(const OneArgs& a) {
   CpuTimes cpu0;
   double loss_first = 0, loss_last = 0, grad_norm_last = 0, rss_warm = 0;
   int64_t t_start = 0, t_end = 0;
+  const wdlab::FlushSubnormals flush;  // as the trainer computes (core/subnormals.h)
   for (int i = 0; i < total; ++i) {
     if (i == a.warmup) {
       rss_warm = rss_bytes();

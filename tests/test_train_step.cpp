@@ -10,6 +10,7 @@
 
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "core/subnormals.h"
 #include "optim/param_groups.h"
 #include "run/config.h"
 #include "run/run_dir.h"
@@ -133,6 +134,33 @@ TEST(TrainStep, CoupledDecayIsAddedAfterClipping) {
   }
   // fp32 rounding of w0 ~ 0.1 is ~1e-8; the other order differs by up to lr λ |w| ~ 1e-4.
   EXPECT_LT(worst, 1e-6);
+}
+
+// Every step computes with subnormals flushed to zero on all the model's threads (the slow path
+// they take otherwise once slowed a coupled Grok-1 run 15x), and leaves the caller's mode as it
+// was.
+TEST(TrainStep, ComputesWithSubnormalsFlushedOnEveryWorker) {
+#if !(defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
+  GTEST_SKIP() << "no known control bits on this architecture";
+#endif
+  RunConfig run = parse_run_config(resolve_config(load_preset("gpt2"), "tiny", {}));
+  run.model.vocab_size = 64;
+  const int B = 2, T = run.model.block_size;
+  std::vector<int> tokens(static_cast<size_t>(B) * T, 1), targets(tokens.size(), 2);
+  Transformer<float> model(run.model, B, /*threads=*/2);
+  model.init_weights(3);
+  Optimizer optimizer(model.table(),
+                      build_decay_plan(model.table(), run.optim.decay_scope, run.optim.decay_rules),
+                      run.optim.options);
+  TrainStep step(model, optimizer, run.optim.schedule, run.optim.grad_clip);
+  std::vector<int> flushing(2, -1);
+  step.set_gradient_hook([&](int, std::vector<float>&) {
+    model.workers().run([&](int w) { flushing[static_cast<size_t>(w)] = flushing_subnormals(); });
+  });
+  ASSERT_FALSE(flushing_subnormals());
+  step.run(1, tokens.data(), targets.data(), B, T, nullptr);
+  EXPECT_EQ(flushing, (std::vector<int>{1, 1}));
+  EXPECT_FALSE(flushing_subnormals());
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ void WorkerPool::run_erased(Erased call, void* task) {
     std::lock_guard lock(mutex_);
     call_ = call;
     task_ = task;
+    mode_ = current_float_mode();
     pending_ = workers_ - 1;
     error_ = nullptr;
     ++generation_;
@@ -54,13 +55,15 @@ void WorkerPool::loop(int worker) {
   for (;;) {
     Erased call = nullptr;
     void* task = nullptr;
+    FloatMode mode;
     {
       std::unique_lock lock(mutex_);
       start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
-      call = call_, task = task_;
+      call = call_, task = task_, mode = mode_;
     }
+    set_float_mode(mode);
     std::exception_ptr error;
     try {
       call(task, worker);

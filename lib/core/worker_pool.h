@@ -20,6 +20,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/subnormals.h"
+
 namespace wdlab {
 
 // Part k of n items cut into `parts` contiguous pieces in order, sizes differing by at most one:
@@ -40,7 +42,8 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   int size() const { return workers_; }
-  // task(w) for every w in [0, size()), w == 0 on the calling thread. Not reentrant. The task is
+  // task(w) for every w in [0, size()), w == 0 on the calling thread, every worker in the
+  // caller's float mode (core/subnormals.h). Not reentrant. The task is
   // passed by reference, never copied: a run allocates nothing.
   template <typename Task>
   void run(Task&& task) {
@@ -60,6 +63,7 @@ class WorkerPool {
   std::condition_variable start_, done_;
   Erased call_ = nullptr;
   void* task_ = nullptr;
+  FloatMode mode_;           // the caller's, for this generation
   uint64_t generation_ = 0;  // bumped per run(); a worker runs each generation once
   int pending_ = 0;          // background workers still busy with this generation
   bool stopping_ = false;

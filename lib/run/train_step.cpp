@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/subnormals.h"
 #include "optim/grad_clip.h"
 
 namespace wdlab {
@@ -34,6 +35,7 @@ KindStats TrainStep::norms() const {
 
 StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, int T,
                           Rng* dropout_rng, bool measure) {
+  const FlushSubnormals flush;  // as every step of a run computes (core/subnormals.h)
   StepResult r;
   // Update t is the schedule's step t - 1: warmup's first update gets lr/warmup, and the cosine
   // reaches min_lr at the last update (lr_schedule.h).

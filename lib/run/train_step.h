@@ -10,6 +10,8 @@
 //   optimizer.step(w, g, lr_t, lr_peak)       decoupled: w -= s_t·λ·w with the update
 //   decay budget += s_t·λ                      decoupled decay only
 //
+// All of it with subnormals flushed to zero (core/subnormals.h), as the trainer's evaluations.
+//
 //   TrainStep step(model, optimizer, schedule, grad_clip);
 //   StepResult r = step.run(t, tokens, targets, B, T, &dropout_rng);
 #pragma once

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/subnormals.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
@@ -97,6 +98,7 @@ json Trainer::param_groups_json() const {
 }
 
 json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop) {
+  const FlushSubnormals flush;  // training and evaluation alike (core/subnormals.h)
   const RunConfig& c = config_;
   const int B = c.train.batch_size, T = c.model.block_size, steps = c.train.steps;
   const size_t tokens_per_step = static_cast<size_t>(B) * T;
