@@ -48,15 +48,16 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
     j["threads"] = options.threads;
     for (size_t i = 0; i < plan.runs.size(); ++i) {
       j["runs"][i]["state"] = std::string(to_string(d.runs[i].action));
-      j["runs"][i]["command"] =
-          run_command(plan.runs[i], options.root / plan.runs[i].name, options);
+      j["runs"][i]["command"] = run_command(plan.runs[i], options.root / plan.runs[i].name, options,
+                                            d.runs[i].action == RunAction::resume);
       j["runs"][i]["command"][0] = "wdlab";
     }
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   int to_run = 0;
-  for (const RunDecision& r : d.runs) to_run += r.action == RunAction::run;
+  for (const RunDecision& r : d.runs)
+    to_run += r.action == RunAction::run || r.action == RunAction::resume;
   std::printf("sweep %s (%s): %zu runs, %d to run, with %d job%s x %d thread%s -> %s\n",
               plan.name.c_str(), plan.spec_file.c_str(), plan.runs.size(), to_run, options.jobs,
               options.jobs == 1 ? "" : "s", options.threads, options.threads == 1 ? "" : "s",

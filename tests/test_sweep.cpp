@@ -16,6 +16,8 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "optim/optimizer.h"
+#include "run/checkpoint.h"
 #include "run/config.h"
 #include "sweep/expand.h"
 #include "sweep/parallelism.h"
@@ -23,6 +25,7 @@
 #include "sweep/references.h"
 #include "sweep/resume.h"
 #include "sweep/run_name.h"
+#include "sweep/runner.h"
 #include "sweep/spec.h"
 
 namespace wdlab {
@@ -320,6 +323,36 @@ TEST_F(ResumeTest, DecidesFromSummaryStatusAndId) {
   // --force redoes everything.
   for (const RunDecision& r : decide_runs(plan, root, true).runs)
     EXPECT_EQ(r.action, RunAction::run);
+}
+
+// An interrupted run with a checkpoint of its own config is resumed, not redone; a checkpoint
+// of another config (or without config.json beside it) is not.
+TEST_F(ResumeTest, InterruptedRunWithItsCheckpointIsResumed) {
+  ParamTable table;
+  table.add("w", {2}, ParamKind::matrix);
+  std::vector<float> w = {1.0f, 2.0f};
+  OptimizerOptions o;
+  o.kind = OptimizerKind::adam, o.beta1 = 0.9, o.beta2 = 0.95, o.eps = 1e-8;
+  Optimizer opt(table, build_decay_plan(table, DecayScope::selective, {}), o);
+  RunProgress progress;
+  progress.step = 7;
+  for (int i : {0, 1, 2}) {
+    write_run(plan.runs[i].name, "interrupted", plan.runs[i].id);
+    std::ofstream(root / plan.runs[i].name / "config.json") << "{}";
+  }
+  save_checkpoint(root / plan.runs[0].name, plan.runs[0].id, table, w.data(), opt, progress);
+  save_checkpoint(root / plan.runs[1].name, "0123456789abcdef", table, w.data(), opt, progress);
+  save_checkpoint(root / plan.runs[2].name, plan.runs[2].id, table, w.data(), opt, progress);
+  fs::remove(root / plan.runs[2].name / "config.json");
+  const SweepDecisions d = decide_runs(plan, root, false);
+  EXPECT_EQ(d.runs[0].action, RunAction::resume);
+  EXPECT_EQ(d.runs[0].resume_step, 7);
+  EXPECT_EQ(d.runs[1].action, RunAction::run);
+  EXPECT_EQ(d.runs[2].action, RunAction::run);
+  EXPECT_EQ(decide_runs(plan, root, true).runs[0].action, RunAction::run);  // --force
+  const std::vector<std::string> argv =
+      run_command(plan.runs[0], root / plan.runs[0].name, SweepOptions{}, true);
+  EXPECT_EQ(argv[2], "--resume");
 }
 
 TEST_F(ResumeTest, CompletedRunOfAnotherConfigIsAConflict) {

@@ -37,6 +37,20 @@ uint64_t Rng::next_u64() {
   return result;
 }
 
+Rng::State Rng::state() const {
+  State st;
+  for (int i = 0; i < 4; ++i) st.s[i] = s_[i];
+  st.has_spare = has_spare_;
+  st.spare = spare_;
+  return st;
+}
+
+void Rng::restore(const State& st) {
+  for (int i = 0; i < 4; ++i) s_[i] = st.s[i];
+  has_spare_ = st.has_spare;
+  spare_ = st.spare;
+}
+
 double Rng::uniform() {
   return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
 }

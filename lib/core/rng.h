@@ -34,6 +34,15 @@ class Rng {
   // Standard normal (Box-Muller in double precision).
   double normal();
 
+  // Everything the sequence depends on: restoring a saved State continues it exactly (resume).
+  struct State {
+    uint64_t s[4] = {};
+    bool has_spare = false;
+    double spare = 0.0;
+  };
+  State state() const;
+  void restore(const State& state);
+
  private:
   uint64_t s_[4];
   bool has_spare_ = false;

@@ -39,6 +39,9 @@ class BatchSampler {
   BatchSampler(const std::vector<int>& stream, int B, int T, uint64_t seed);
   // tokens, targets (B,T): targets are tokens shifted by one.
   void next(int* tokens, int* targets);
+  // Where the order stands (checkpoints): restoring it continues with the same batches.
+  Rng::State state() const { return rng_.state(); }
+  void restore(const Rng::State& state) { rng_.restore(state); }
 
  private:
   const std::vector<int>& stream_;

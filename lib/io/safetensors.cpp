@@ -173,18 +173,32 @@ SafetensorsHeader read_header(std::ifstream& in, const std::filesystem::path& pa
 
 }  // namespace
 
-void save_safetensors(const std::filesystem::path& path, const ParamTable& table,
-                      const float* params, const std::map<std::string, std::string>& metadata) {
-  // ordered_json keeps the tensors in table order, which is also their order in the data.
+size_t TensorData::numel() const {
+  size_t n = 1;
+  for (int64_t d : shape) n *= static_cast<size_t>(d);
+  return n;
+}
+
+std::vector<TensorData> table_tensors(const ParamTable& table, float* arena,
+                                      const std::string& prefix) {
+  std::vector<TensorData> out;
+  out.reserve(table.size());
+  for (const ParamInfo& p : table) out.push_back({prefix + p.name, p.shape, arena + p.offset});
+  return out;
+}
+
+void save_safetensors(const std::filesystem::path& path, const std::vector<TensorData>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  // ordered_json keeps the tensors in the given order, which is also their order in the data.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     header[std::string(kMetadataKey)] = nlohmann::ordered_json::object();
     for (const auto& [k, v] : metadata) header[std::string(kMetadataKey)][k] = v;
   }
   uint64_t pos = 0;
-  for (const ParamInfo& p : table) {
-    const uint64_t bytes = p.numel * sizeof(float);
-    header[p.name] = {{"dtype", "F32"}, {"shape", p.shape}, {"data_offsets", {pos, pos + bytes}}};
+  for (const TensorData& t : tensors) {
+    const uint64_t bytes = t.numel() * sizeof(float);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {pos, pos + bytes}}};
     pos += bytes;
   }
   std::string text;
@@ -200,11 +214,17 @@ void save_safetensors(const std::filesystem::path& path, const ParamTable& table
   for (int i = 0; i < 8; ++i) content[i] = static_cast<char>((n >> (8 * i)) & 0xff);
   std::memcpy(content.data() + 8, text.data(), text.size());
   char* data = content.data() + 8 + text.size();
-  for (const ParamInfo& p : table) {
-    std::memcpy(data, params + p.offset, p.numel * sizeof(float));
-    data += p.numel * sizeof(float);
+  for (const TensorData& t : tensors) {
+    std::memcpy(data, t.data, t.numel() * sizeof(float));
+    data += t.numel() * sizeof(float);
   }
   write_file_atomic(path, content);
+}
+
+void save_safetensors(const std::filesystem::path& path, const ParamTable& table,
+                      const float* params, const std::map<std::string, std::string>& metadata) {
+  // table_tensors takes a writable arena; save only reads it.
+  save_safetensors(path, table_tensors(table, const_cast<float*>(params)), metadata);
 }
 
 SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
@@ -213,23 +233,25 @@ SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
 }
 
 std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
-                                                    const ParamTable& table, float* params) {
+                                                    const std::vector<TensorData>& tensors) {
   const std::string file = path.string();
   std::ifstream in;
   const SafetensorsHeader h = read_header(in, path);
 
   std::map<std::string_view, const SafetensorsTensor*> by_name;
   for (const auto& t : h.tensors) by_name[t.name] = &t;
-  std::vector<const SafetensorsTensor*> source(table.size());
-  for (size_t i = 0; i < table.size(); ++i) {
-    const ParamInfo& p = table[i];
-    const auto it = by_name.find(p.name);
+  std::vector<const SafetensorsTensor*> source(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorData& want = tensors[i];
+    const auto it = by_name.find(want.name);
     WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", file,
-             p.name);
+             want.name);
     const SafetensorsTensor& t = *it->second;
-    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", file, p.name, t.dtype);
-    WD_CHECK(t.shape == p.shape, "{}: tensor '{}' has shape {} in the file, the model expects {}",
-             file, p.name, shape_string(t.shape), shape_string(p.shape));
+    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", file, want.name,
+             t.dtype);
+    WD_CHECK(t.shape == want.shape,
+             "{}: tensor '{}' has shape {} in the file, the model expects {}", file, want.name,
+             shape_string(t.shape), shape_string(want.shape));
     source[i] = &t;
     by_name.erase(it);
   }
@@ -237,16 +259,20 @@ std::map<std::string, std::string> load_safetensors(const std::filesystem::path&
            by_name.empty() ? "" : by_name.begin()->first,
            by_name.size() > 1 ? fmt::format(" ({} such tensors)", by_name.size()) : "");
 
-  // Read the whole data section first, so a failed read leaves params untouched.
+  // Read the whole data section first, so a failed read leaves the tensors untouched.
   std::string data(h.data_bytes, '\0');
   in.read(data.data(), static_cast<std::streamsize>(h.data_bytes));
   WD_CHECK(in.good() || (in.eof() && in.gcount() == static_cast<std::streamsize>(h.data_bytes)),
            "{}: cannot read {} bytes of tensor data", file, h.data_bytes);
-  for (size_t i = 0; i < table.size(); ++i) {
-    std::memcpy(params + table[i].offset, data.data() + source[i]->begin,
-                source[i]->end - source[i]->begin);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    std::memcpy(tensors[i].data, data.data() + source[i]->begin, source[i]->end - source[i]->begin);
   }
   return h.metadata;
+}
+
+std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
+                                                    const ParamTable& table, float* params) {
+  return load_safetensors(path, table_tensors(table, params));
 }
 
 }  // namespace wdlab

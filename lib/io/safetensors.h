@@ -42,12 +42,27 @@ struct SafetensorsHeader {
   uint64_t data_bytes = 0;                      // file size - 8 - N
 };
 
+// One tensor to write or read: its name, shape and the floats it lives in (Π shape of them).
+struct TensorData {
+  std::string name;
+  std::vector<int64_t> shape;
+  float* data = nullptr;
+  size_t numel() const;
+};
+// The table's tensors in the arena, each name prefixed (e.g. "optimizer.exp_avg.").
+std::vector<TensorData> table_tensors(const ParamTable& table, float* arena,
+                                      const std::string& prefix = "");
+
 // Largest header accepted, as the reference reader (100 MB).
 inline constexpr uint64_t kSafetensorsMaxHeader = 100'000'000;
 
 // Writes every tensor of the table as F32, atomically (temporary file, then rename).
 void save_safetensors(const std::filesystem::path& path, const ParamTable& table,
                       const float* params, const std::map<std::string, std::string>& metadata);
+
+// The same for any list of tensors (their data is only read).
+void save_safetensors(const std::filesystem::path& path, const std::vector<TensorData>& tensors,
+                      const std::map<std::string, std::string>& metadata);
 
 // Reads and checks the header only: its length, JSON, dtypes, shapes against byte sizes, and that
 // the offsets tile the data section.
@@ -58,5 +73,8 @@ SafetensorsHeader read_safetensors_header(const std::filesystem::path& path);
 // shape, and nothing else. params is left untouched when any check fails.
 std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
                                                     const ParamTable& table, float* params);
+// The same for any list of tensors: the file must hold exactly these, F32, of these shapes.
+std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
+                                                    const std::vector<TensorData>& tensors);
 
 }  // namespace wdlab

@@ -141,6 +141,16 @@ void Optimizer::for_each_slice(WorkerPool* pool, const Fn& f) const {
   pool->run([&](int w) { slice(part_of(total, static_cast<size_t>(w), K)); });
 }
 
+void Optimizer::restore(int64_t steps_taken, std::vector<float> first, std::vector<float> second) {
+  WD_CHECK(steps_taken >= 0, "optimizer state: step count must be >= 0, got {}", steps_taken);
+  WD_CHECK(first.size() == m_.size() && second.size() == v_.size(),
+           "optimizer state: moments of {} and {} values, expected {} and {}", first.size(),
+           second.size(), m_.size(), v_.size());
+  t_ = steps_taken;
+  m_ = std::move(first);
+  v_ = std::move(second);
+}
+
 StepDecay Optimizer::step(float* params, const float* grads, double lr, double lr_peak,
                           WorkerPool* pool) {
   WD_CHECK(lr >= 0.0 && std::isfinite(lr), "optimizer: lr must be finite and >= 0, got {}", lr);

@@ -76,6 +76,10 @@ class Optimizer {
   const std::vector<float>& first_moment() const { return m_; }   // Adam m / SGD momentum buffer
   const std::vector<float>& second_moment() const { return v_; }  // Adam v (empty for SGD)
 
+  // Continues from a checkpoint: the step count (Adam's bias correction, SGD's first step) and
+  // the moments, each of the arena's size (second empty for SGD).
+  void restore(int64_t steps_taken, std::vector<float> first, std::vector<float> second);
+
  private:
   const ParamTable& table_;
   DecayPlan plan_;

@@ -82,6 +82,11 @@ RunConfig parse_run_config(const json& c) {
 std::string config_id(const json& config) {
   json c = config;
   c.erase("name");
+  // When checkpoints are written does not change a run's results.
+  if (c.contains("train") && c["train"].is_object()) {
+    c["train"].erase("checkpoint_every");
+    c["train"].erase("checkpoint_minutes");
+  }
   if (c.contains("optim")) normalise_optim(c);
   const std::string text = c.dump();  // keys sorted: canonical
   uint64_t h = 0xcbf29ce484222325ull;

@@ -57,7 +57,8 @@ nlohmann::json resolve_config(const nlohmann::json& preset, const std::string& s
 RunConfig parse_run_config(const nlohmann::json& config);
 
 // Stable id of a resolved config (hex of a 64-bit FNV-1a hash over its canonical dump, ignoring
-// "name", after normalisation): two runs with the same id train the same thing.
+// "name" and the checkpoint schedule, after normalisation): two runs with the same id train the
+// same thing.
 std::string config_id(const nlohmann::json& config);
 
 }  // namespace wdlab

@@ -1,5 +1,7 @@
 #include "run/config_train.h"
 
+#include <cmath>
+
 namespace wdlab {
 using nlohmann::json;
 
@@ -12,6 +14,12 @@ const SectionSchema& train_schema() {
           {"log_every", 10, "steps between training-loss lines in metrics.jsonl"},
           {"eval_every", 50, "steps between validation evaluations (and at the last step)"},
           {"eval_batches", 8, "batches per validation evaluation"},
+          {"checkpoint_every", 0,
+           "steps between checkpoints in the run directory (0: none by step count); "
+           "`wdlab run --resume DIR` continues from the last one bit for bit"},
+          {"checkpoint_minutes", 10.0,
+           "minutes of training between checkpoints (0: none by time); SIGINT and SIGTERM "
+           "always write one before the run stops"},
       }};
   return schema;
 }
@@ -29,6 +37,13 @@ TrainConfig parse_train_config(const json& config) {
   r.log_every = at_least_one("log_every");
   r.eval_every = at_least_one("eval_every");
   r.eval_batches = at_least_one("eval_batches");
+  r.checkpoint_every = t.get<int>("checkpoint_every");
+  WD_CHECK(r.checkpoint_every >= 0, "{}: must be >= 0 (0: off), got {}",
+           t.dotted("checkpoint_every"), r.checkpoint_every);
+  r.checkpoint_minutes = t.get<double>("checkpoint_minutes");
+  WD_CHECK(r.checkpoint_minutes >= 0 && std::isfinite(r.checkpoint_minutes),
+           "{}: must be finite and >= 0 (0: off), got {}", t.dotted("checkpoint_minutes"),
+           r.checkpoint_minutes);
   return r;
 }
 

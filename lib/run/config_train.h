@@ -14,6 +14,10 @@ struct TrainConfig {
   int log_every{};
   int eval_every{};
   int eval_batches{};
+  // When to write a checkpoint (0: never by this rule); neither changes the results, so the
+  // config id leaves them out.
+  int checkpoint_every{};
+  double checkpoint_minutes{};
 };
 
 const SectionSchema& train_schema();

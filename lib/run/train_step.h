@@ -66,6 +66,13 @@ class TrainStep {
 
   // Σ s_t·λ so far (decoupled decay; 0 otherwise).
   double decay_budget() const { return decay_budget_; }
+  // What later steps depend on besides the model and optimizer (checkpoints).
+  struct State {
+    double first_loss = 0.0;  // the divergence test's reference
+    double decay_budget = 0.0;
+  };
+  State state() const { return {first_loss_, decay_budget_}; }
+  void restore(const State& s) { first_loss_ = s.first_loss, decay_budget_ = s.decay_budget; }
   // ‖w‖ per kind of the current weights (the `norm` part of KindStats).
   KindStats norms() const;
 

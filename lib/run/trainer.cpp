@@ -14,6 +14,7 @@
 #include "io/metrics_log.h"
 #include "io/safetensors.h"
 #include "optim/grad_clip.h"
+#include "run/checkpoint.h"
 #include "run/train_step.h"
 
 namespace wdlab {
@@ -55,7 +56,19 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
   optimizer_ = std::make_unique<Optimizer>(model_->table(), std::move(plan), config_.optim.options);
 }
 
+void Trainer::resume_from(const std::filesystem::path& run_dir) {
+  WD_CHECK(init_from_.empty(),
+           "--resume and --init-from exclude each other: a resumed run "
+           "continues from its checkpoint");
+  resume_ = load_checkpoint(run_dir, config_id(config_.json), model_->table(),
+                            model_->params().data(), *optimizer_);
+  WD_CHECK(resume_->step < config_.train.steps,
+           "{}: the checkpoint is at step {}, the run has {} steps: nothing left to train",
+           (run_dir / kCheckpointFile).string(), resume_->step, config_.train.steps);
+}
+
 void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
+  WD_CHECK(!resume_, "--resume and --init-from exclude each other");
   load_safetensors(checkpoint, model_->table(), model_->params().data());
   init_from_ = checkpoint.string();
 }
@@ -109,7 +122,8 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   json config_out = c.json;
   config_out["wdlab"] = {{"version", WDLAB_VERSION},  {"config_id", config_id(c.json)},
                          {"threads", threads_},       {"vocab_size", data_.vocab_size},
-                         {"data", data_.description}, {"parameters", table.total()}};
+                         {"data", data_.description}, {"parameters", table.total()},
+                         {"save", save_final_}};
   write_file_atomic(run_dir / "config.json", config_out.dump(2) + "\n");
   write_file_atomic(run_dir / "param_groups.json", param_groups_json().dump(2) + "\n");
 
@@ -124,7 +138,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   spdlog::info("num non-decayed parameter tensors: {}, with {} parameters",
                plan.no_decay.tensors.size(), plan.no_decay.numel);
 
-  MetricsLog metrics(run_dir / "metrics.jsonl");
+  // A resumed run continues its logs where its checkpoint was written; the lines after it (of
+  // steps it will now train again) are dropped.
+  MetricsLog metrics = resume_ ? MetricsLog(run_dir / "metrics.jsonl", resume_->metrics_bytes)
+                               : MetricsLog(run_dir / "metrics.jsonl");
   BatchSampler sampler(data_.train, B, T, c.seed);
   Rng dropout_rng(c.seed, RngStream::dropout);
   std::vector<int> tokens(tokens_per_step), targets(tokens_per_step);
@@ -153,7 +170,9 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     }
   };
   // Every tensor's norm at every evaluation, in a file of its own (tensor_norms.jsonl).
-  MetricsLog tensor_norms(run_dir / "tensor_norms.jsonl");
+  MetricsLog tensor_norms =
+      resume_ ? MetricsLog(run_dir / "tensor_norms.jsonl", resume_->tensor_norms_bytes)
+              : MetricsLog(run_dir / "tensor_norms.jsonl");
   auto tensor_norms_row = [&](int step) {
     json norms = json::object();
     for (const ParamInfo& p : table) {
@@ -171,19 +190,59 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
 
   std::string status = "finished";
   int diverged_step = -1, steps_done = 0, best_step = 0;
-  double train_loss = 0.0;
-  double val_loss = evaluate(), best_val = val_loss;
-  metrics.append(eval_row(0, val_loss));
-  tensor_norms.append(tensor_norms_row(0));
-  spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
-
+  double train_loss = 0.0, val_loss = 0.0, best_val = 0.0, wall_before = 0.0;
+  std::vector<int> resumed_at;
   TrainStep train_step(model, *optimizer_, c.optim.schedule, c.optim.grad_clip);
+  if (resume_) {
+    const RunProgress& p = *resume_;
+    steps_done = p.step, train_loss = p.train_loss, val_loss = p.val_loss;
+    best_val = p.best_val, best_step = p.best_step, wall_before = p.wall_seconds;
+    train_step.restore(p.train_step);
+    sampler.restore(p.batches);
+    dropout_rng.restore(p.dropout);
+    resumed_at = p.resumed_at;
+    resumed_at.push_back(p.step);
+    if (p.threads != threads_) {
+      spdlog::warn(
+          "resuming with {} threads, the run started with {}: the results differ from "
+          "an uninterrupted run's by fp32 rounding",
+          threads_, p.threads);
+    }
+    spdlog::info("resuming from the checkpoint at step {}/{}", p.step, steps);
+  } else {
+    val_loss = evaluate(), best_val = val_loss;
+    metrics.append(eval_row(0, val_loss));
+    tensor_norms.append(tensor_norms_row(0));
+    spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
+  }
+
   const auto t_start = Clock::now();
-  auto t_log = t_start;
-  int log_from_step = 0;
-  for (int step = 1; step <= steps; ++step) {
+  auto t_log = t_start, t_checkpoint = t_start;
+  int log_from_step = steps_done, checkpoint_step = resume_ ? steps_done : 0;
+  // Everything after update steps_done, so that a resume continues bit for bit.
+  auto write_checkpoint = [&] {
+    RunProgress p;
+    p.step = steps_done, p.train_loss = train_loss, p.val_loss = val_loss;
+    p.best_val = best_val, p.best_step = best_step;
+    p.train_step = train_step.state();
+    p.batches = sampler.state(), p.dropout = dropout_rng.state();
+    p.metrics_bytes = metrics.bytes(), p.tensor_norms_bytes = tensor_norms.bytes();
+    p.wall_seconds = wall_before + seconds_since(t_start);
+    p.threads = threads_;
+    p.resumed_at = resumed_at;
+    save_checkpoint(run_dir, config_id(c.json), table, model.params().data(), *optimizer_, p);
+    checkpoint_step = steps_done;
+    t_checkpoint = Clock::now();
+  };
+  for (int step = steps_done + 1; step <= steps; ++step) {
     if (stop && stop->load()) {
       status = "interrupted";
+      // SIGINT / SIGTERM (a scheduler's preemption): keep the finished steps.
+      if (steps_done > checkpoint_step) {
+        write_checkpoint();
+        spdlog::info("checkpoint at step {} written; `wdlab run --resume {}` continues", steps_done,
+                     run_dir.string());
+      }
       break;
     }
     sampler.next(tokens.data(), targets.data());
@@ -241,8 +300,14 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                        ? fmt::format(" ({:+.4f} above the floor)", val_loss - *data_.window_floor)
                        : std::string());
     }
+    const bool by_steps = c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0;
+    const bool by_time = c.train.checkpoint_minutes > 0 &&
+                         seconds_since(t_checkpoint) >= 60.0 * c.train.checkpoint_minutes;
+    if (!last && (by_steps || by_time)) write_checkpoint();
   }
-  const double wall = seconds_since(t_start);
+  const double wall = wall_before + seconds_since(t_start);
+  // A completed run (finished or diverged) needs no checkpoint; an interrupted one keeps it.
+  if (status != "interrupted") remove_checkpoint(run_dir);
 
   json summary = {{"status", status},
                   {"steps", steps_done},
@@ -258,6 +323,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"norm_no_decay", group_norm(false)},
                   {"wall_seconds", wall},
                   {"tokens_per_s", steps_done * tokens_per_step / std::max(wall, 1e-9)},
+                  {"resumed_at", resumed_at},
                   {"config_id", config_id(c.json)},
                   {"wdlab_version", WDLAB_VERSION}};
   add_kind_stats(summary, train_step.norms(), false);

@@ -8,17 +8,21 @@
 // tensors decay), metrics.jsonl (one line per logged step / eval) and, at the end, summary.json
 // with status "finished", "diverged" (NaN/Inf or exploding loss; the step is recorded) or
 // "interrupted" (stop flag raised). summary.json is the last file written, atomically.
+// checkpoint.safetensors (run/checkpoint.h) is written on the config's checkpoint schedule and
+// when stopped, and removed when the run completes.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
 #include "model/transformer.h"
 #include "optim/optimizer.h"
+#include "run/checkpoint.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -26,6 +30,12 @@ namespace wdlab {
 class Trainer {
  public:
   explicit Trainer(RunConfig config, int threads = 1);
+
+  // Continues the run in run_dir from its checkpoint (run/checkpoint.h): weights, optimizer state,
+  // RNGs and logs as they were after the checkpoint's step. The checkpoint must belong to this
+  // config. Call before run(run_dir); the rest of the run is bit for bit the uninterrupted one's
+  // with the same thread count (timings aside).
+  void resume_from(const std::filesystem::path& run_dir);
 
   // Replaces the initial weights with a checkpoint's (safetensors, the table's names and shapes).
   // Call before run(); errors name the file and tensor.
@@ -51,6 +61,7 @@ class Trainer {
   int threads_;
   bool save_final_ = false;
   std::string init_from_;
+  std::optional<RunProgress> resume_;
   TokenDataset data_;
   std::unique_ptr<Transformer<float>> model_;
   std::unique_ptr<Optimizer> optimizer_;

@@ -50,7 +50,8 @@ pid_t spawn(const ProcessJob& job) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+  posix_spawn_file_actions_addopen(&actions, 1, job.log.c_str(),
+                                   O_WRONLY | O_CREAT | (job.append_log ? O_APPEND : O_TRUNC),
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
 

@@ -21,6 +21,7 @@ struct ProcessJob {
   std::vector<std::string> argv;                         // argv[0] is the program path
   std::filesystem::path log;                             // stdout and stderr, truncated first
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
+  bool append_log = false;                               // append to the log instead
 };
 
 struct ProcessExit {

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
 #include <set>
+
+#include "run/checkpoint.h"
 
 namespace wdlab {
 namespace fs = std::filesystem;
@@ -42,6 +45,15 @@ SweepDecisions decide_runs(const SweepPlan& plan, const fs::path& root, bool for
       r.action = RunAction::move;
       r.moved_from = it->second;
       moving_away.insert(it->second);
+      continue;
+    }
+    const fs::path dir = root / plan.runs[i].name;
+    if (r.state.state == RunState::unfinished && fs::is_regular_file(dir / "config.json", ec)) {
+      const std::optional<CheckpointInfo> c = peek_checkpoint(dir);
+      if (c && c->config_id == plan.runs[i].id) {
+        r.action = RunAction::resume;
+        r.resume_step = c->step;
+      }
     }
   }
   for (size_t i = 0; i < plan.runs.size(); ++i) {
@@ -61,6 +73,8 @@ std::string_view to_string(RunAction action) {
       return "done";
     case RunAction::move:
       return "done (renamed)";
+    case RunAction::resume:
+      return "to resume";
     case RunAction::run:
       return "to run";
   }

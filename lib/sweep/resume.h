@@ -3,6 +3,8 @@
 //   skip   its directory holds a completed run with its config id
 //   move   a completed run with its id sits under another name in the sweep root (the spec grew
 //          an axis value or a seed and the numbering shifted): renamed into place, not redone
+//   resume an interrupted run whose checkpoint (run/checkpoint.h) belongs to its config id:
+//          continued from that step with `wdlab run --resume`, not redone
 //   run    anything else; --force makes every run "run"
 //
 // A directory that holds a completed run of a *different* config (the spec or its overrides
@@ -20,12 +22,13 @@
 
 namespace wdlab {
 
-enum class RunAction { skip, move, run };
+enum class RunAction { skip, move, resume, run };
 
 struct RunDecision {
   RunAction action = RunAction::run;
   RunDirState state;                 // of the run's own directory
   std::filesystem::path moved_from;  // for move
+  int resume_step = 0;               // for resume: the checkpoint's step
 };
 
 struct SweepDecisions {

@@ -81,7 +81,15 @@ void apply_moves(const SweepPlan& plan, const SweepDecisions& d, const fs::path&
 }  // namespace
 
 std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
-                                     const SweepOptions& options) {
+                                     const SweepOptions& options, bool resume) {
+  // The run's own config.json holds its config; the overrides restate it (a check, not a change).
+  if (resume) {
+    std::vector<std::string> argv = {options.executable, "run",
+                                     "--resume",         dir.string(),
+                                     "--threads",        std::to_string(options.threads)};
+    argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
+    return argv;
+  }
   std::vector<std::string> argv = {
       options.executable, "run",   "--preset",   run.preset,  "--scale",
       run.scale,          "--out", dir.string(), "--threads", std::to_string(options.threads)};
@@ -119,27 +127,34 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
   SweepOutcome out;
   out.total = static_cast<int>(plan.runs.size());
   std::vector<const PlannedRun*> todo;
+  std::vector<const RunDecision*> todo_decision;
   for (size_t i = 0; i < plan.runs.size(); ++i) {
-    if (d.runs[i].action == RunAction::run) {
+    if (d.runs[i].action == RunAction::run || d.runs[i].action == RunAction::resume) {
       todo.push_back(&plan.runs[i]);
+      todo_decision.push_back(&d.runs[i]);
+      if (d.runs[i].action == RunAction::resume) ++out.resumed;
     } else {
       ++out.already_done;
       if (d.runs[i].action == RunAction::move) ++out.renamed;
     }
   }
-  spdlog::info("sweep {}: {} runs, {} done already{}, {} to run with {} job{} x {} thread{} -> {}",
-               plan.name, out.total, out.already_done,
-               out.renamed ? fmt::format(" ({} renamed)", out.renamed) : "", todo.size(),
-               options.jobs, options.jobs == 1 ? "" : "s", options.threads,
-               options.threads == 1 ? "" : "s", root.string());
+  spdlog::info(
+      "sweep {}: {} runs, {} done already{}, {} to run{} with {} job{} x {} thread{} -> {}",
+      plan.name, out.total, out.already_done,
+      out.renamed ? fmt::format(" ({} renamed)", out.renamed) : "", todo.size(),
+      out.resumed ? fmt::format(" ({} resumed from their checkpoints)", out.resumed) : "",
+      options.jobs, options.jobs == 1 ? "" : "s", options.threads, options.threads == 1 ? "" : "s",
+      root.string());
 
   std::vector<ProcessJob> jobs;
-  for (const PlannedRun* run : todo) {
-    const fs::path dir = root / run->name;
-    jobs.push_back({run_command(*run, dir, options),
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const fs::path dir = root / todo[i]->name;
+    const bool resume = todo_decision[i]->action == RunAction::resume;
+    jobs.push_back({run_command(*todo[i], dir, options, resume),
                     dir / "log.txt",
                     {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)},
-                     {std::string(kSweepPidVariable), std::to_string(getpid())}}});
+                     {std::string(kSweepPidVariable), std::to_string(getpid())}},
+                    resume});
   }
 
   const auto t0 = Clock::now();
@@ -148,8 +163,14 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
   auto before_start = [&](size_t i) {
     // The directory is created here, empty, so the child's log can go in it from the start.
     const fs::path dir = root / todo[i]->name;
-    if (fs::exists(dir)) clear_dir(dir);
-    fs::create_directories(dir);
+    const RunDecision& decision = *todo_decision[i];
+    if (decision.action == RunAction::resume) {
+      spdlog::info("{}: resuming from its checkpoint at step {}", todo[i]->name,
+                   decision.resume_step);
+    } else {
+      if (fs::exists(dir)) clear_dir(dir);
+      fs::create_directories(dir);
+    }
     ++running;
   };
   auto on_exit = [&](size_t i, const ProcessExit& e) {

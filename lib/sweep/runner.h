@@ -43,13 +43,15 @@ struct SweepOutcome {
   int failed = 0;
   int interrupted = 0;
   int not_started = 0;
+  int resumed = 0;  // of the runs started, continued from a checkpoint
   double seconds = 0.0;
 };
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const StopRequest* stop);
 
-// The command line that trains `run` into `dir` (argv[0] = executable).
+// The command line that trains `run` into `dir` (argv[0] = executable); with `resume`, the one
+// that continues it there from its checkpoint.
 std::vector<std::string> run_command(const PlannedRun& run, const std::filesystem::path& dir,
-                                     const SweepOptions& options);
+                                     const SweepOptions& options, bool resume = false);
 
 }  // namespace wdlab
