@@ -1,4 +1,4 @@
-// Every shipped preset builds the architecture its family actually uses (MODEL_FACTS §1) and its
+// Every shipped preset builds the architecture its family actually uses (configs/README.md) and its
 // decay groups come out as the family's facts say: the no-decay set under selective decay is
 // pinned per family, and uniform decay leaves nothing out.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Optimizer tests. The reference used throughout (reference_run) is written straight from the
-// update equations in MODEL_FACTS §3, in double precision, and calls no library code: the
+// update equations in lib/optim/optimizer.h, in double precision, and calls no library code: the
 // optimizer under test must agree with it for every decay mode x scaling x scope, for Adam and
 // SGD. Literal hand-computed numbers pin a few cases independently of both.
 #include <gtest/gtest.h>
@@ -120,7 +120,7 @@ bool bitwise_equal(const float* a, const float* b, size_t n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Independent double-precision reference, straight from MODEL_FACTS §3 (textbook form: bias-
+// Independent double-precision reference, straight from the equations in lib/optim/optimizer.h (textbook form: bias-
 // corrected m_hat, v_hat; eps added to sqrt(v_hat); decoupled decay as θ(1 - s_t λ)).
 
 struct RefConfig {

@@ -201,7 +201,7 @@ TEST(PublishedTable, RowsFromPresetsAndAClearRowWhenMissing) {
   EXPECT_TRUE(gpt2.present);
   ASSERT_TRUE(gpt2.seed_value.has_value());
   EXPECT_DOUBLE_EQ(*gpt2.seed_value, 0.01);
-  EXPECT_EQ(gpt2.verdict, "unsourced");  // MODEL_FACTS §0: GPT-1's value
+  EXPECT_EQ(gpt2.verdict, "unsourced");  // GPT-1's value: GPT-2's report states none
 
   const PublishedRow bare = published_row(json{{"name", "bare"}, {"__file__", "bare.json"}});
   EXPECT_FALSE(bare.present);

@@ -315,7 +315,7 @@ ReportFiles write_report(const fs::path& sweep_dir) {
         "that λ, its mean ± standard error over seeds, and its lead over the runner-up (within "
         "seed noise when under two standard errors). \"none\" applies no decay and competes at "
         "both λ. The budget-matched λ gives a decoupled run the decay budget D = Σ_t s_t λ of "
-        "the published recipe (MODEL_FACTS §5f); coupled L2 has no decay budget and runs on its "
+        "the published recipe (the preset's weight_decay_table decay_budget); coupled L2 has no decay budget and runs on its "
         "own λ grid, so it is compared in the findings above, at its best λ.\n\n";
   }
 

@@ -4,8 +4,8 @@
 //   "@published"       the preset's published.weight_decay_table.seed_value: the λ the seed
 //                      table states for that model.
 //   "@budget_matched"  the λ that gives this run the published recipe's decay budget
-//                      D = sum_t s_t λ (MODEL_FACTS §5f), s_t being the run's per-step decay factor
-//                      (lr_t for decay_scaling=lr and for coupled L2, lr_t / lr_peak for schedule,
+//                      D = sum_t s_t λ, s_t being the run's per-step decay factor
+//                      (lr_t for decay_scaling=lr, lr_t / lr_peak for schedule,
 //                      lr_t^2 for lr_squared). D is the preset's weight_decay_table.decay_budget
 //                      when it states one, else the spec's decay_budget. Rounded to 3 digits.
 //                      Decoupled decay only: coupled L2 adds λw to the gradient and shrinks

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `wdlab table` in its three formats: one row per preset, GPT-2's verdict from MODEL_FACTS §0.
+# `wdlab table` in its three formats: one row per preset, GPT-2's verdict (unsourced: GPT-1's value).
 # Usage: table.sh path/to/wdlab
 set -eu
 wdlab=$1

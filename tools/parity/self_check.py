@@ -9,7 +9,7 @@
               balance loss (= 1 per layer for a uniform router)
   gradcheck   torch.autograd.gradcheck in float64: every family (fast mode), PaLM in full
   optimizer   every variant run through torch.optim in float64 equals a hand-written float64
-              implementation of MODEL_FACTS §3 (groups, per-step weight decay, clipping)
+              implementation of the update equations (groups, per-step weight decay, clipping)
   scope       one step: selective and uniform differ exactly on the 1-D tensors (by the decay)
   fixtures    in tests/fixtures/parity: none-selective == none-uniform bit for bit; decay moves
               the final norms; the files regenerate to the same bytes
@@ -171,7 +171,7 @@ def check_gradcheck(quick):
 
 
 def reference_run(cfg, specs, init, batches, o, steps):
-    """MODEL_FACTS §3 written out by hand, float64: clip the loss gradient, then per tensor
+    """The update equations (lib/optim/optimizer.h) written out by hand, float64: clip the loss gradient, then per tensor
     none / coupled (g += λw) / decoupled (w -= s_t λ w) Adam, or SGD with momentum."""
     w = {s.name: init[s.name].clone() for s in specs}
     m = {n: torch.zeros_like(t) for n, t in w.items()}

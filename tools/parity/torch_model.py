@@ -1,5 +1,5 @@
 """Plain-PyTorch reference of the seven model families, read from configs/README.md (model keys,
-tensor names and layouts, RoPE convention) and ../shared/reference/MODEL_FACTS.md (§1), written
+tensor names and layouts, RoPE convention) and the families' papers and reference code, written
 independently of the C++ model. Used by gen_parity.py and self_check.py.
 
 Shapes: B batch, T time, C d_model, V vocab, NH query heads, NKV key/value heads, HS head size,
