@@ -673,6 +673,27 @@ void expect_legend_fits(const std::string& svg) {
   EXPECT_GT(entries, 0);
 }
 
+// A decoupled λ means another shrink under each decay_scaling: one line per scaling, named.
+TEST_F(ReportTest, LambdaPlotKeepsDecayScalingsApart) {
+  make_plan(R"({
+    "base": {"preset": "gpt2", "scale": "tiny"},
+    "grid": [{"optim.decay_mode": "decoupled", "optim.decay_scaling": "lr",
+              "optim.weight_decay": [0.1, 1]},
+             {"optim.decay_mode": "decoupled", "optim.decay_scaling": "lr_squared",
+              "optim.weight_decay": 100}]
+  })");
+  for (const PlannedRun& r : plan.runs) write_run(r, "finished", 3.0);
+  const SweepResults results = load_sweep_results(root);
+  const LineFigure f = lambda_figure(results, aggregate_variants(results));
+  ASSERT_FALSE(f.panels.empty());
+  ASSERT_EQ(f.panels[0].series.size(), 2u);
+  EXPECT_EQ(f.panels[0].series[0].name, "decoupled selective (decay_scaling=lr)");
+  EXPECT_EQ(f.panels[0].series[0].x, (std::vector<double>{0.1, 1}));
+  EXPECT_EQ(f.panels[0].series[1].name, "decoupled selective (decay_scaling=lr_squared)");
+  EXPECT_EQ(f.panels[0].series[1].x, (std::vector<double>{100}));
+  EXPECT_NE(f.panels[0].series[0].color, f.panels[0].series[1].color);
+}
+
 TEST_F(ReportTest, PlotsShowLambdaModesScopesAndPerKindCurves) {
   make_plan(kModesSpec);
   for (const PlannedRun& r : plan.runs) write_run(r, "finished", modes_value(r), true);

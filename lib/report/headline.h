@@ -1,8 +1,10 @@
 // The headline of a table-reproduction sweep: the published weight-decay table with the
-// measured outcome beside each row. For the preset's published λ ("@published") and for the
-// budget-matched λ ("@budget_matched"), which of {none, coupled, decoupled} x {selective,
-// uniform} gave the lowest final validation loss, and by how much it beat the runner-up (with
-// the seed-noise verdict). "none" applies no decay, so it competes at both λ.
+// measured outcome beside each row (headline_table): the recipe (decoupled, the preset's scope and
+// scaling, budget-matched λ) and what no decay, coupled L2 at its best λ and uniform scope give
+// against it, each ± the standard error of the difference with the seed-noise verdict; then the
+// best lr-scaled decoupled λ with its timescales τ_iter and τ_EMA beside the published τ_EMA.
+// headline_cell is the older per-reference summary (the winner at "@published" or
+// "@budget_matched"), kept for specs that compare modes at one λ.
 //
 //   TextTable t = headline_table(results, aggregate_variants(results), published_table());
 #pragma once

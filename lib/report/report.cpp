@@ -311,12 +311,16 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     md += "## Headline: the published weight-decay table beside the measured outcome\n\n";
     md += files.headline + "\n";
     md +=
-        "Measured: the option with the lowest mean final validation loss among those run at "
-        "that λ, its mean ± standard error over seeds, and its lead over the runner-up (within "
-        "seed noise when under two standard errors). \"none\" applies no decay and competes at "
-        "both λ. The budget-matched λ gives a decoupled run the decay budget D = Σ_t s_t λ of "
-        "the published recipe (the preset's weight_decay_table decay_budget); coupled L2 has no decay budget and runs on its "
-        "own λ grid, so it is compared in the findings above, at its best λ.\n\n";
+        "Columns: the recipe is decoupled decay with the preset's own scope rules and scaling at "
+        "the budget-matched λ, which gives these runs the published recipe's decay budget "
+        "D = Σ_t s_t λ (the preset's weight_decay_table decay_budget, else the spec's). Each "
+        "difference is final validation loss minus the recipe's, mean over seeds ± the standard "
+        "error of the difference, with a verdict only beyond two standard errors. Coupled L2 has "
+        "no decay budget: it is shown at its own best λ from its grid. The best decoupled λ is "
+        "the best of the lr-scaled selective runs (the recipe among them when it scales by lr); "
+        "τ_iter = 1/(lr λ) and "
+        "τ_EMA = τ_iter / steps, beside the published recipe's τ_EMA = 1/D where a budget is "
+        "published.\n\n";
   }
 
   const LineFigure by_lambda = lambda_figure(results, presets);
