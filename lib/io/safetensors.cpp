@@ -148,27 +148,25 @@ uint64_t read_u64_le(const unsigned char* b) {
   return v;
 }
 
-// Opens the file, checks the header and leaves `in` at the start of the data.
-SafetensorsHeader read_header(std::ifstream& in, const std::filesystem::path& path) {
-  const std::string file = path.string();
-  in.open(path, std::ios::binary);
-  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
-  std::error_code ec;
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  WD_CHECK(!ec, "{}: cannot read size: {}", file, ec.message());
-  WD_CHECK(size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte length", file,
-           size);
-  unsigned char len[8];
-  in.read(reinterpret_cast<char*>(len), 8);
-  WD_CHECK(in.good(), "{}: cannot read the header length", file);
+// Checks the 8-byte length of a file of `size` bytes and returns it: the header's length N.
+uint64_t header_length(const std::string& file, const unsigned char* len, uint64_t size) {
   const uint64_t n = read_u64_le(len);
   WD_CHECK(n <= kSafetensorsMaxHeader, "{}: header length {} exceeds the limit of {} bytes", file,
            n, kSafetensorsMaxHeader);
   WD_CHECK(n <= size - 8, "{}: header length {} exceeds the file ({} bytes)", file, n, size);
-  std::string text(n, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(n));
-  WD_CHECK(in.good(), "{}: cannot read the {}-byte header", file, n);
-  return parse_header(file, text, size - 8 - n);
+  return n;
+}
+
+uint64_t size_of_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  WD_CHECK(!ec, "{}: cannot read size: {}", path.string(), ec.message());
+  return size;
+}
+
+void check_min_size(const std::string& file, uint64_t size) {
+  WD_CHECK(size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte length", file,
+           size);
 }
 
 }  // namespace
@@ -207,16 +205,18 @@ void save_safetensors(const std::filesystem::path& path, const ParamTable& table
   write_file_atomic(path, content);
 }
 
-SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
-  std::ifstream in;
-  return read_header(in, path);
+SafetensorsHeader read_safetensors_header_bytes(std::string_view bytes, const std::string& where) {
+  check_min_size(where, bytes.size());
+  const uint64_t n =
+      header_length(where, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return parse_header(where, std::string(bytes.substr(8, n)), bytes.size() - 8 - n);
 }
 
-std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
-                                                    const ParamTable& table, float* params) {
-  const std::string file = path.string();
-  std::ifstream in;
-  const SafetensorsHeader h = read_header(in, path);
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const ParamTable& table, float* params) {
+  const SafetensorsHeader h = read_safetensors_header_bytes(bytes, where);
+  const std::string_view data = bytes.substr(bytes.size() - h.data_bytes);
 
   std::map<std::string_view, const SafetensorsTensor*> by_name;
   for (const auto& t : h.tensors) by_name[t.name] = &t;
@@ -224,29 +224,55 @@ std::map<std::string, std::string> load_safetensors(const std::filesystem::path&
   for (size_t i = 0; i < table.size(); ++i) {
     const ParamInfo& p = table[i];
     const auto it = by_name.find(p.name);
-    WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", file,
+    WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", where,
              p.name);
     const SafetensorsTensor& t = *it->second;
-    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", file, p.name, t.dtype);
+    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", where, p.name,
+             t.dtype);
     WD_CHECK(t.shape == p.shape, "{}: tensor '{}' has shape {} in the file, the model expects {}",
-             file, p.name, shape_string(t.shape), shape_string(p.shape));
+             where, p.name, shape_string(t.shape), shape_string(p.shape));
     source[i] = &t;
     by_name.erase(it);
   }
-  WD_CHECK(by_name.empty(), "{}: tensor '{}' in the file is not a parameter of the model{}", file,
+  WD_CHECK(by_name.empty(), "{}: tensor '{}' in the file is not a parameter of the model{}", where,
            by_name.empty() ? "" : by_name.begin()->first,
            by_name.size() > 1 ? fmt::format(" ({} such tensors)", by_name.size()) : "");
 
-  // Read the whole data section first, so a failed read leaves params untouched.
-  std::string data(h.data_bytes, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(h.data_bytes));
-  WD_CHECK(in.good() || (in.eof() && in.gcount() == static_cast<std::streamsize>(h.data_bytes)),
-           "{}: cannot read {} bytes of tensor data", file, h.data_bytes);
+  // Every check passed: only now is params written.
   for (size_t i = 0; i < table.size(); ++i) {
     std::memcpy(params + table[i].offset, data.data() + source[i]->begin,
                 source[i]->end - source[i]->begin);
   }
   return h.metadata;
+}
+
+SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
+  // Only the first 8 + N bytes: tools list the tensors of large files without reading the data.
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
+  const uint64_t size = size_of_file(path);
+  check_min_size(file, size);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  WD_CHECK(in.good(), "{}: cannot read the header length", file);
+  const uint64_t n = header_length(file, len, size);
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  WD_CHECK(in.good(), "{}: cannot read the {}-byte header", file, n);
+  return parse_header(file, text, size - 8 - n);
+}
+
+std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
+                                                    const ParamTable& table, float* params) {
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
+  std::string bytes(size_of_file(path), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  WD_CHECK(in.gcount() == static_cast<std::streamsize>(bytes.size()),
+           "{}: cannot read its {} bytes", file, bytes.size());
+  return load_safetensors_bytes(bytes, file, table, params);
 }
 
 }  // namespace wdlab

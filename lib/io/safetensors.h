@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/param_table.h"
@@ -58,5 +59,12 @@ SafetensorsHeader read_safetensors_header(const std::filesystem::path& path);
 // shape, and nothing else. params is left untouched when any check fails.
 std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
                                                     const ParamTable& table, float* params);
+
+// The same two on a whole file's bytes in memory (the file readers call these); `where` names
+// the bytes in errors.
+SafetensorsHeader read_safetensors_header_bytes(std::string_view bytes, const std::string& where);
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const ParamTable& table, float* params);
 
 }  // namespace wdlab

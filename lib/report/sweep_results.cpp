@@ -44,8 +44,12 @@ json RunResult::config_value(const std::string& dotted_key) const {
 }
 
 std::map<std::string, Curve> read_curves(const fs::path& metrics) {
-  std::map<std::string, Curve> curves;
   std::ifstream in(metrics);
+  return parse_curves(in);
+}
+
+std::map<std::string, Curve> parse_curves(std::istream& in) {
+  std::map<std::string, Curve> curves;
   std::string line;
   while (std::getline(in, line)) {
     json row;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,5 +61,7 @@ SweepResults load_sweep_results(const std::filesystem::path& root);
 Curve read_curve(const std::filesystem::path& metrics, const std::string& key);
 // Every numeric key but "step", one read of the file.
 std::map<std::string, Curve> read_curves(const std::filesystem::path& metrics);
+// The same on metrics.jsonl's lines read from `in`.
+std::map<std::string, Curve> parse_curves(std::istream& in);
 
 }  // namespace wdlab
