@@ -113,6 +113,15 @@ TEST(Config, StringOverrideKeepsText) {
   EXPECT_EQ(with({"data.path=/tmp/some file.txt"})["data"]["path"], "/tmp/some file.txt");
 }
 
+// Found by fuzzing: a value that is not UTF-8 made config_id's JSON dump throw nlohmann's
+// type_error instead of a wdlab error.
+TEST(Config, OverrideThatIsNotUtf8IsRefused) {
+  const std::string msg = error_of([] { with({"name=run\xde\xde"}); });
+  EXPECT_NE(msg.find("not UTF-8"), std::string::npos) << msg;
+  EXPECT_NE(error_of([] { with({"data.path=\xff.txt"}); }).find("data.path"), std::string::npos);
+  EXPECT_EQ(with({"name=λ run"})["name"], "λ run");
+}
+
 class PresetFile : public ::testing::Test {
  protected:
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "wdlab_test_presets";

@@ -146,6 +146,16 @@ TEST(SweepSpec, CommandLineReplacesAxesAndFixesValues) {
   EXPECT_NE(msg.find("optim.lr=fast,0.1"), std::string::npos) << msg;
 }
 
+// Text that is not UTF-8 cannot be written as JSON (sweep.json, config.json: nlohmann's dump
+// throws its own type_error), so the command line refuses it where it enters.
+TEST(SweepSpec, CommandLineThatIsNotUtf8IsRefused) {
+  SweepSpec spec = spec_of(kGrid);
+  for (const std::string arg : {"scale=\xff", "preset=gpt2,\xfe", "optim.decay_mode=\xc3"}) {
+    const std::string msg = error_of([&] { apply_command_line(spec, {arg}); });
+    EXPECT_NE(msg.find("not UTF-8"), std::string::npos) << msg;
+  }
+}
+
 TEST(SweepPlan, IdsAreTheConfigIdOfWhatTheRunTrains) {
   const SweepPlan a = plan_of(kGrid), b = plan_of(kGrid);
   std::set<std::string> ids;

@@ -8,7 +8,17 @@
 namespace wdlab {
 using nlohmann::json;
 
+bool is_utf8(const std::string& text) {
+  try {
+    (void)json(text).dump();  // the writer's own check, so that what passes here can be written
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
 void apply_override(json& config, const std::string& assignment) {
+  WD_CHECK(is_utf8(assignment), "override '{}': not UTF-8 text", assignment);
   const size_t eq = assignment.find('=');
   WD_CHECK(eq != std::string::npos && eq > 0,
            "override '{}': expected key=value, e.g. optim.weight_decay=0.1", assignment);

@@ -347,6 +347,7 @@ SweepSpec load_sweep_spec(const fs::path& file) {
 
 void apply_command_line(SweepSpec& spec, const std::vector<std::string>& arguments) {
   for (const std::string& arg : arguments) {
+    WD_CHECK(is_utf8(arg), "'{}': not UTF-8 text", arg);
     const size_t eq = arg.find('=');
     WD_CHECK(eq != std::string::npos && eq > 0,
              "'{}': expected key=value or key=v1,v2,... (e.g. optim.weight_decay=0.01,0.1)", arg);
