@@ -122,6 +122,18 @@ TEST(Config, OverrideThatIsNotUtf8IsRefused) {
   EXPECT_EQ(with({"name=λ run"})["name"], "λ run");
 }
 
+// Half a million levels of nesting overflowed the stack (nlohmann copies and dumps a value
+// recursively): in a preset file or in an override's value they are refused as they are read.
+TEST(Config, DeeplyNestedJsonIsRefused) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  std::string msg = error_of([&] {
+    parse_preset(R"({"config": {"optim": {"decay_rules": )" + deep + "}}}", "x.json", "x");
+  });
+  EXPECT_NE(msg.find("x.json: JSON nested deeper than"), std::string::npos) << msg;
+  msg = error_of([&] { with({"optim.decay_rules=" + deep}); });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+}
+
 class PresetFile : public ::testing::Test {
  protected:
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "wdlab_test_presets";

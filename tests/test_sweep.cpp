@@ -156,6 +156,19 @@ TEST(SweepSpec, CommandLineThatIsNotUtf8IsRefused) {
   }
 }
 
+// Found with inputs run through the sweep_spec fuzz target: a spec nested half a million levels
+// deep overflowed the stack (nlohmann copies and dumps recursively) ...
+TEST(SweepSpec, DeeplyNestedJsonIsRefused) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  std::string msg = error_of([&] {
+    spec_of(R"({"base": {"preset": "gpt2", "overrides": {"optim.decay_rules": )" + deep + "}}}");
+  });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+  SweepSpec spec = spec_of(kGrid);
+  msg = error_of([&] { apply_command_line(spec, {"optim.decay_rules=" + deep}); });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+}
+
 TEST(SweepPlan, IdsAreTheConfigIdOfWhatTheRunTrains) {
   const SweepPlan a = plan_of(kGrid), b = plan_of(kGrid);
   std::set<std::string> ids;

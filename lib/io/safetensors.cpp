@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json_depth.h"
 
 namespace wdlab {
 namespace {
@@ -98,6 +99,8 @@ SafetensorsHeader parse_header(const std::string& file, const std::string& text,
     }
     return true;
   };
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: safetensors header nested deeper than {} levels",
+           file, kMaxJsonDepth);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, on_event);

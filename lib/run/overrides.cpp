@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -50,6 +51,8 @@ void apply_override(json& config, const std::string& assignment) {
   WD_CHECK(!def->is_object(), "override '{}': '{}' is a section; set one of its keys: {}", key, key,
            keys_of(*def));
 
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "override '{}': nested deeper than {} levels", key,
+           kMaxJsonDepth);
   json value;
   try {
     value = json::parse(text);

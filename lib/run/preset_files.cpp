@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -71,6 +72,8 @@ std::vector<std::string> list_presets() {
 
 json parse_preset(const std::string& text, const std::string& where,
                   const std::string& default_name) {
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
+           kMaxJsonDepth);
   json preset;
   try {
     preset = json::parse(text);

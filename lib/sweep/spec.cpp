@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 #include "sweep/references.h"
 
@@ -204,6 +205,8 @@ std::string override_text(const json& value) {
 
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
                            const std::string& default_name) {
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
+           kMaxJsonDepth);
   ojson j;
   try {
     j = ojson::parse(text);
@@ -352,6 +355,8 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
     WD_CHECK(eq != std::string::npos && eq > 0,
              "'{}': expected key=value or key=v1,v2,... (e.g. optim.weight_decay=0.01,0.1)", arg);
     std::string key = arg.substr(0, eq);
+    WD_CHECK(json_depth(arg) <= kMaxJsonDepth, "'{}=...': nested deeper than {} levels", key,
+             kMaxJsonDepth);
     const std::vector<json> values = parse_values(arg.substr(eq + 1));
     if (key == "seeds") key = "seed";
     if (key == "preset") {
