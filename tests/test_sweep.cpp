@@ -169,6 +169,34 @@ TEST(SweepSpec, DeeplyNestedJsonIsRefused) {
   EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
 }
 
+// ... and a grid of 8 keys x 10 values (700 bytes) built its 10^8 points in memory.
+TEST(SweepSpec, MoreThanTheMostPointsIsRefusedBeforeExpanding) {
+  std::string grid;
+  for (const char* key : {"optim.lr", "optim.min_lr", "optim.weight_decay", "optim.beta1",
+                          "optim.beta2", "optim.eps", "optim.grad_clip", "optim.momentum"}) {
+    grid += fmt::format(R"({}"{}": [0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19])",
+                        grid.empty() ? "" : ", ", key);
+  }
+  std::string msg =
+      error_of([&] { spec_of(R"({"base": {"preset": "gpt2"}, "grid": {)" + grid + "}}"); });
+  EXPECT_NE(msg.find("more than 10000 points"), std::string::npos) << msg;
+  // The product of grid, zip, seeds and command-line axes counts too.
+  std::string seeds;
+  for (int s = 0; s < 1000; ++s) seeds += (s ? "," : "") + std::to_string(s);
+  msg = error_of([&] {
+    spec_of(R"({"base": {"preset": "gpt2"}, "grid": {"optim.lr": )"
+            R"([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2]},)"
+            R"("seeds": [)" +
+            seeds + "]}");
+  });
+  EXPECT_NE(msg.find("more than 10000 runs"), std::string::npos) << msg;
+  SweepSpec spec = spec_of(kGrid);
+  EXPECT_NO_THROW(apply_command_line(spec, {"seeds=" + seeds}));  // 2 x 3 x 1000: within
+  spec = spec_of(kGrid);
+  msg = error_of([&] { apply_command_line(spec, {"optim.lr=0.1,0.2", "seeds=" + seeds}); });
+  EXPECT_NE(msg.find("more than 10000 runs"), std::string::npos) << msg;
+}
+
 TEST(SweepPlan, IdsAreTheConfigIdOfWhatTheRunTrains) {
   const SweepPlan a = plan_of(kGrid), b = plan_of(kGrid);
   std::set<std::string> ids;

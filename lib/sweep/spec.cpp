@@ -107,6 +107,8 @@ Factor grid_points(const ojson& grid, const std::string& where, const std::strin
   for (auto it = grid.begin(); it != grid.end(); ++it) {
     const std::vector<json> values =
         axis_values(it.key(), it.value(), where, child(path, it.key()), false);
+    if (points.size() * values.size() > kMaxSweepPoints)
+      spec_fail(where, path, fmt::format("more than {} points", kMaxSweepPoints));
     Factor next;
     for (const Point& p : points) {
       for (const json& v : values) {
@@ -149,6 +151,18 @@ std::set<std::string> keys_of(const Factor& factor) {
     for (const Assignment& a : p) keys.insert(a.key);
   }
   return keys;
+}
+
+// The product of the factors, refused past kMaxSweepPoints before anything expands it.
+void check_size(const SweepSpec& spec, const std::string& where) {
+  size_t points = 1;
+  for (const Factor& f : spec.factors) {
+    points *= f.size();
+    WD_CHECK(points <= kMaxSweepPoints,
+             "{}: more than {} runs per preset (grid x zip x seeds x command-line axes); split "
+             "the sweep",
+             where, kMaxSweepPoints);
+  }
 }
 
 // A key may be set in one place only: a second place would silently win over the first.
@@ -285,6 +299,8 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
       for (size_t i = 0; i < g.size(); ++i) {
         Factor part = grid_points(g[i], where, child("/grid", i));
         f.insert(f.end(), part.begin(), part.end());
+        if (f.size() > kMaxSweepPoints)
+          spec_fail(where, "/grid", fmt::format("more than {} points", kMaxSweepPoints));
       }
     } else {
       f = grid_points(g, where, "/grid");
@@ -335,6 +351,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     spec.decay_budget = j["decay_budget"].get<double>();
   }
   check_no_key_twice(spec, where);
+  check_size(spec, where);
   return spec;
 }
 
@@ -395,6 +412,7 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
     }
     spec.command_line.push_back(arg);
   }
+  check_size(spec, "command line");
 }
 
 }  // namespace wdlab
