@@ -122,6 +122,16 @@ TEST(Config, OverrideThatIsNotUtf8IsRefused) {
   EXPECT_EQ(with({"name=λ run"})["name"], "λ run");
 }
 
+// Found by fuzzing: a number too large for a double ("1e400") made nlohmann throw out_of_range,
+// which the readers, catching only parse_error, let escape.
+TEST(Config, NumberOutOfRangeIsAClearError) {
+  std::string msg = error_of([] { with({"optim.lr=1e400"}); });
+  EXPECT_NE(msg.find("optim.lr expects a number"), std::string::npos) << msg;
+  EXPECT_EQ(with({"name=1e400"})["name"], "1e400");
+  msg = error_of([] { parse_preset(R"({"config": {"optim": {"lr": 1e400}}})", "x.json", "x"); });
+  EXPECT_NE(msg.find("x.json: malformed JSON"), std::string::npos) << msg;
+}
+
 // Half a million levels of nesting overflowed the stack (nlohmann copies and dumps a value
 // recursively): in a preset file or in an override's value they are refused as they are read.
 TEST(Config, DeeplyNestedJsonIsRefused) {

@@ -104,7 +104,7 @@ SafetensorsHeader parse_header(const std::string& file, const std::string& text,
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, on_event);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for "1e400"
     fail("{}: safetensors header is not valid JSON: {}", file, e.what());
   }
   WD_CHECK(header.is_object(), "{}: safetensors header is not a JSON object", file);

@@ -56,8 +56,8 @@ void apply_override(json& config, const std::string& assignment) {
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a bare word: a string
+  } catch (const json::exception&) {
+    value = text;  // a bare word (or a number out of range, "1e400"): a string
   }
   if (def->is_string() && !value.is_string()) value = text;
   WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,

@@ -77,7 +77,7 @@ json parse_preset(const std::string& text, const std::string& where,
   json preset;
   try {
     preset = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for "1e400"
     fail("{}: malformed JSON: {}", where, e.what());
   }
   WD_CHECK(preset.is_object(), "{}: expected a JSON object at the top level", where);

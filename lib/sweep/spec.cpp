@@ -185,7 +185,7 @@ std::vector<json> parse_values(const std::string& text) {
   auto parse_one = [](const std::string& t) {
     try {
       return json::parse(t);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // not JSON, or a number out of range ("1e400")
       return json(t);
     }
   };
@@ -224,7 +224,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
   ojson j;
   try {
     j = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {  // parse_error, or out_of_range for "1e400"
     fail("{}: malformed JSON: {}", where, e.what());
   }
   if (!j.is_object()) spec_fail(where, "", "expected a JSON object");
