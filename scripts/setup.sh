@@ -2,15 +2,19 @@
 # Sets up and builds wdlab (Release) in build/.
 #   - installs the Debian packages it needs when run as root (prints the apt-get line otherwise);
 #   - configures with CMake + Ninja and builds everything (CLI, tests, benchmarks).
-# Usage: scripts/setup.sh [--sanitize | --tsan]
+# Usage: scripts/setup.sh [--sanitize | --tsan | --fuzz]
 #   --sanitize  builds build-asan/ with ASan + UBSan instead
 #   --tsan      builds the multi-threaded tests (test_data_parallel, test_optimizer) into
 #               build-tsan/ with ThreadSanitizer instead
+#   --fuzz      builds the libFuzzer targets of fuzz/ into build-fuzz/ with clang, ASan + UBSan
+#               instead (run them with scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcli11-dev nlohmann-json3-dev libspdlog-dev libopenblas-dev
           libgtest-dev)
+# clang brings libFuzzer; its runtimes (libclang-rt) are only a recommendation of it.
+[[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,8 +44,14 @@ case ${1:-} in
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWDLAB_TSAN=ON -DWDLAB_BUILD_BENCH=OFF)
     targets=(--target test_data_parallel test_optimizer)
     ;;
+  --fuzz)
+    build=build-fuzz
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DWDLAB_FUZZ=ON
+           -DWDLAB_BUILD_TESTS=OFF -DWDLAB_BUILD_BENCH=OFF)
+    targets=(--target fuzzers)
+    ;;
   "") ;;
-  *) echo "setup: unknown option $1 (--sanitize, --tsan)" >&2; exit 2 ;;
+  *) echo "setup: unknown option $1 (--sanitize, --tsan, --fuzz)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
 cmake --build "$build" --parallel "$(nproc)" "${targets[@]}"

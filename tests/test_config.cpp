@@ -113,6 +113,37 @@ TEST(Config, StringOverrideKeepsText) {
   EXPECT_EQ(with({"data.path=/tmp/some file.txt"})["data"]["path"], "/tmp/some file.txt");
 }
 
+// Found by fuzzing: a value that is not UTF-8 made config_id's JSON dump throw nlohmann's
+// type_error instead of a wdlab error.
+TEST(Config, OverrideThatIsNotUtf8IsRefused) {
+  const std::string msg = error_of([] { with({"name=run\xde\xde"}); });
+  EXPECT_NE(msg.find("not UTF-8"), std::string::npos) << msg;
+  EXPECT_NE(error_of([] { with({"data.path=\xff.txt"}); }).find("data.path"), std::string::npos);
+  EXPECT_EQ(with({"name=λ run"})["name"], "λ run");
+}
+
+// Found by fuzzing: a number too large for a double ("1e400") made nlohmann throw out_of_range,
+// which the readers, catching only parse_error, let escape.
+TEST(Config, NumberOutOfRangeIsAClearError) {
+  std::string msg = error_of([] { with({"optim.lr=1e400"}); });
+  EXPECT_NE(msg.find("optim.lr expects a number"), std::string::npos) << msg;
+  EXPECT_EQ(with({"name=1e400"})["name"], "1e400");
+  msg = error_of([] { parse_preset(R"({"config": {"optim": {"lr": 1e400}}})", "x.json", "x"); });
+  EXPECT_NE(msg.find("x.json: malformed JSON"), std::string::npos) << msg;
+}
+
+// Half a million levels of nesting overflowed the stack (nlohmann copies and dumps a value
+// recursively): in a preset file or in an override's value they are refused as they are read.
+TEST(Config, DeeplyNestedJsonIsRefused) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  std::string msg = error_of([&] {
+    parse_preset(R"({"config": {"optim": {"decay_rules": )" + deep + "}}}", "x.json", "x");
+  });
+  EXPECT_NE(msg.find("x.json: JSON nested deeper than"), std::string::npos) << msg;
+  msg = error_of([&] { with({"optim.decay_rules=" + deep}); });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+}
+
 class PresetFile : public ::testing::Test {
  protected:
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "wdlab_test_presets";

@@ -2,6 +2,8 @@
 // the SVG plots (parsed as XML, checked for the expected series and cells).
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -795,6 +797,20 @@ TEST_F(ReportTest, OlderRunsWithoutPerKindKeysStillReport) {
   const ReportFiles files = write_report(root);
   EXPECT_EQ(files.plots.size(), 3u);  // λ, loss curves, gradient norms
   EXPECT_EQ(read_text(files.markdown).find("‖w‖ matrix"), std::string::npos);
+}
+
+// A sweep.json whose "spec" nests half a million levels deep overflowed the stack when the plan
+// copied it: JSON deeper than any wdlab writes is now unreadable, a clear error.
+TEST(SweepResults, DeeplyNestedJsonIsUnreadableNotACrash) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  EXPECT_TRUE(parse_result_json(R"({"name": "x", "runs": [], "spec": )" + deep + "}").is_null());
+  EXPECT_EQ(parse_result_json(R"({"spec": [[1]]})")["spec"][0][0], 1);
+  const fs::path root = fs::temp_directory_path() / "wdlab_report_deep";
+  fs::create_directories(root);
+  write_file_atomic(root / "sweep.json", R"({"name": "x", "runs": [], "spec": )" + deep + "}");
+  const std::string msg = test::error_of([&] { load_sweep_results(root); });
+  EXPECT_NE(msg.find("unreadable JSON"), std::string::npos) << msg;
+  fs::remove_all(root);
 }
 
 TEST(SweepResults, NotASweepDirectoryIsAClearError) {

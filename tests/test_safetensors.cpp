@@ -256,6 +256,16 @@ TEST_F(SafetensorsTest, ErrorsMalformedHeader) {
   EXPECT_NE(msg.find("data_offsets"), std::string::npos) << msg;
 }
 
+// A shape nested half a million levels deep overflowed the stack when the error message printed
+// it (nlohmann dumps recursively): such a header is refused before it is parsed.
+TEST_F(SafetensorsTest, ErrorsDeeplyNestedHeader) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  const std::string msg = load_error(
+      R"({"h.0.fc.weight":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,48]}})",
+      floats_le(ramp(12, 0.0f)));
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+}
+
 TEST_F(SafetensorsTest, ErrorsBadOffsets) {
   const std::string data = floats_le(ramp(12, 0.0f));
   // Span does not match dtype x shape.

@@ -149,6 +149,57 @@ TEST(SweepSpec, CommandLineReplacesAxesAndFixesValues) {
   EXPECT_NE(msg.find("optim.lr=fast,0.1"), std::string::npos) << msg;
 }
 
+// Text that is not UTF-8 cannot be written as JSON (sweep.json, config.json: nlohmann's dump
+// throws its own type_error), so the command line refuses it where it enters.
+TEST(SweepSpec, CommandLineThatIsNotUtf8IsRefused) {
+  SweepSpec spec = spec_of(kGrid);
+  for (const std::string arg : {"scale=\xff", "preset=gpt2,\xfe", "optim.decay_mode=\xc3"}) {
+    const std::string msg = error_of([&] { apply_command_line(spec, {arg}); });
+    EXPECT_NE(msg.find("not UTF-8"), std::string::npos) << msg;
+  }
+}
+
+// Found with inputs run through the sweep_spec fuzz target: a spec nested half a million levels
+// deep overflowed the stack (nlohmann copies and dumps recursively) ...
+TEST(SweepSpec, DeeplyNestedJsonIsRefused) {
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  std::string msg = error_of([&] {
+    spec_of(R"({"base": {"preset": "gpt2", "overrides": {"optim.decay_rules": )" + deep + "}}}");
+  });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+  SweepSpec spec = spec_of(kGrid);
+  msg = error_of([&] { apply_command_line(spec, {"optim.decay_rules=" + deep}); });
+  EXPECT_NE(msg.find("nested deeper than"), std::string::npos) << msg;
+}
+
+// ... and a grid of 8 keys x 10 values (700 bytes) built its 10^8 points in memory.
+TEST(SweepSpec, MoreThanTheMostPointsIsRefusedBeforeExpanding) {
+  std::string grid;
+  for (const char* key : {"optim.lr", "optim.min_lr", "optim.weight_decay", "optim.beta1",
+                          "optim.beta2", "optim.eps", "optim.grad_clip", "optim.momentum"}) {
+    grid += fmt::format(R"({}"{}": [0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19])",
+                        grid.empty() ? "" : ", ", key);
+  }
+  std::string msg =
+      error_of([&] { spec_of(R"({"base": {"preset": "gpt2"}, "grid": {)" + grid + "}}"); });
+  EXPECT_NE(msg.find("more than 10000 points"), std::string::npos) << msg;
+  // The product of grid, zip, seeds and command-line axes counts too.
+  std::string seeds;
+  for (int s = 0; s < 1000; ++s) seeds += (s ? "," : "") + std::to_string(s);
+  msg = error_of([&] {
+    spec_of(R"({"base": {"preset": "gpt2"}, "grid": {"optim.lr": )"
+            R"([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2]},)"
+            R"("seeds": [)" +
+            seeds + "]}");
+  });
+  EXPECT_NE(msg.find("more than 10000 runs"), std::string::npos) << msg;
+  SweepSpec spec = spec_of(kGrid);
+  EXPECT_NO_THROW(apply_command_line(spec, {"seeds=" + seeds}));  // 2 x 3 x 1000: within
+  spec = spec_of(kGrid);
+  msg = error_of([&] { apply_command_line(spec, {"optim.lr=0.1,0.2", "seeds=" + seeds}); });
+  EXPECT_NE(msg.find("more than 10000 runs"), std::string::npos) << msg;
+}
+
 TEST(SweepPlan, IdsAreTheConfigIdOfWhatTheRunTrains) {
   const SweepPlan a = plan_of(kGrid), b = plan_of(kGrid);
   std::set<std::string> ids;

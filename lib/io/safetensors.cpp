@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json_depth.h"
 
 namespace wdlab {
 namespace {
@@ -98,10 +99,12 @@ SafetensorsHeader parse_header(const std::string& file, const std::string& text,
     }
     return true;
   };
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: safetensors header nested deeper than {} levels",
+           file, kMaxJsonDepth);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, on_event);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for "1e400"
     fail("{}: safetensors header is not valid JSON: {}", file, e.what());
   }
   WD_CHECK(header.is_object(), "{}: safetensors header is not a JSON object", file);
@@ -148,27 +151,25 @@ uint64_t read_u64_le(const unsigned char* b) {
   return v;
 }
 
-// Opens the file, checks the header and leaves `in` at the start of the data.
-SafetensorsHeader read_header(std::ifstream& in, const std::filesystem::path& path) {
-  const std::string file = path.string();
-  in.open(path, std::ios::binary);
-  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
-  std::error_code ec;
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  WD_CHECK(!ec, "{}: cannot read size: {}", file, ec.message());
-  WD_CHECK(size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte length", file,
-           size);
-  unsigned char len[8];
-  in.read(reinterpret_cast<char*>(len), 8);
-  WD_CHECK(in.good(), "{}: cannot read the header length", file);
+// Checks the 8-byte length of a file of `size` bytes and returns it: the header's length N.
+uint64_t header_length(const std::string& file, const unsigned char* len, uint64_t size) {
   const uint64_t n = read_u64_le(len);
   WD_CHECK(n <= kSafetensorsMaxHeader, "{}: header length {} exceeds the limit of {} bytes", file,
            n, kSafetensorsMaxHeader);
   WD_CHECK(n <= size - 8, "{}: header length {} exceeds the file ({} bytes)", file, n, size);
-  std::string text(n, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(n));
-  WD_CHECK(in.good(), "{}: cannot read the {}-byte header", file, n);
-  return parse_header(file, text, size - 8 - n);
+  return n;
+}
+
+uint64_t size_of_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  WD_CHECK(!ec, "{}: cannot read size: {}", path.string(), ec.message());
+  return size;
+}
+
+void check_min_size(const std::string& file, uint64_t size) {
+  WD_CHECK(size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte length", file,
+           size);
 }
 
 }  // namespace
@@ -227,16 +228,18 @@ void save_safetensors(const std::filesystem::path& path, const ParamTable& table
   save_safetensors(path, table_tensors(table, const_cast<float*>(params)), metadata);
 }
 
-SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
-  std::ifstream in;
-  return read_header(in, path);
+SafetensorsHeader read_safetensors_header_bytes(std::string_view bytes, const std::string& where) {
+  check_min_size(where, bytes.size());
+  const uint64_t n =
+      header_length(where, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return parse_header(where, std::string(bytes.substr(8, n)), bytes.size() - 8 - n);
 }
 
-std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
-                                                    const std::vector<TensorData>& tensors) {
-  const std::string file = path.string();
-  std::ifstream in;
-  const SafetensorsHeader h = read_header(in, path);
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const std::vector<TensorData>& tensors) {
+  const SafetensorsHeader h = read_safetensors_header_bytes(bytes, where);
+  const std::string_view data = bytes.substr(bytes.size() - h.data_bytes);
 
   std::map<std::string_view, const SafetensorsTensor*> by_name;
   for (const auto& t : h.tensors) by_name[t.name] = &t;
@@ -244,30 +247,61 @@ std::map<std::string, std::string> load_safetensors(const std::filesystem::path&
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorData& want = tensors[i];
     const auto it = by_name.find(want.name);
-    WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", file,
+    WD_CHECK(it != by_name.end(), "{}: tensor '{}' of the model is missing from the file", where,
              want.name);
     const SafetensorsTensor& t = *it->second;
-    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", file, want.name,
+    WD_CHECK(t.dtype == "F32", "{}: tensor '{}' has dtype {}, expected F32", where, want.name,
              t.dtype);
     WD_CHECK(t.shape == want.shape,
-             "{}: tensor '{}' has shape {} in the file, the model expects {}", file, want.name,
+             "{}: tensor '{}' has shape {} in the file, the model expects {}", where, want.name,
              shape_string(t.shape), shape_string(want.shape));
     source[i] = &t;
     by_name.erase(it);
   }
-  WD_CHECK(by_name.empty(), "{}: tensor '{}' in the file is not a parameter of the model{}", file,
+  WD_CHECK(by_name.empty(), "{}: tensor '{}' in the file is not a parameter of the model{}", where,
            by_name.empty() ? "" : by_name.begin()->first,
            by_name.size() > 1 ? fmt::format(" ({} such tensors)", by_name.size()) : "");
 
-  // Read the whole data section first, so a failed read leaves the tensors untouched.
-  std::string data(h.data_bytes, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(h.data_bytes));
-  WD_CHECK(in.good() || (in.eof() && in.gcount() == static_cast<std::streamsize>(h.data_bytes)),
-           "{}: cannot read {} bytes of tensor data", file, h.data_bytes);
+  // Every check passed: only now are the tensors written.
   for (size_t i = 0; i < tensors.size(); ++i) {
     std::memcpy(tensors[i].data, data.data() + source[i]->begin, source[i]->end - source[i]->begin);
   }
   return h.metadata;
+}
+
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const ParamTable& table, float* params) {
+  return load_safetensors_bytes(bytes, where, table_tensors(table, params));
+}
+
+SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
+  // Only the first 8 + N bytes: tools list the tensors of large files without reading the data.
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
+  const uint64_t size = size_of_file(path);
+  check_min_size(file, size);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  WD_CHECK(in.good(), "{}: cannot read the header length", file);
+  const uint64_t n = header_length(file, len, size);
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  WD_CHECK(in.good(), "{}: cannot read the {}-byte header", file, n);
+  return parse_header(file, text, size - 8 - n);
+}
+
+std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
+                                                    const std::vector<TensorData>& tensors) {
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  WD_CHECK(in.is_open(), "{}: cannot open: {}", file, std::strerror(errno));
+  std::string bytes(size_of_file(path), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  WD_CHECK(in.gcount() == static_cast<std::streamsize>(bytes.size()),
+           "{}: cannot read its {} bytes", file, bytes.size());
+  return load_safetensors_bytes(bytes, file, tensors);
 }
 
 std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,

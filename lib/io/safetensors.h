@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/param_table.h"
@@ -76,5 +77,15 @@ std::map<std::string, std::string> load_safetensors(const std::filesystem::path&
 // The same for any list of tensors: the file must hold exactly these, F32, of these shapes.
 std::map<std::string, std::string> load_safetensors(const std::filesystem::path& path,
                                                     const std::vector<TensorData>& tensors);
+
+// The same two on a whole file's bytes in memory (the file readers call these); `where` names
+// the bytes in errors.
+SafetensorsHeader read_safetensors_header_bytes(std::string_view bytes, const std::string& where);
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const ParamTable& table, float* params);
+std::map<std::string, std::string> load_safetensors_bytes(std::string_view bytes,
+                                                          const std::string& where,
+                                                          const std::vector<TensorData>& tensors);
 
 }  // namespace wdlab

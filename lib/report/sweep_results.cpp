@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "sweep/run_state.h"
 
 namespace wdlab {
@@ -16,14 +17,21 @@ namespace {
 json read_json(const fs::path& file) {
   std::ifstream in(file);
   if (!in) return nullptr;
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_result_json(text.str());
+}
+
+}  // namespace
+
+json parse_result_json(const std::string& text) {
+  if (json_depth(text) > kMaxJsonDepth) return nullptr;
   try {
-    return json::parse(in);
+    return json::parse(text);
   } catch (const json::exception&) {
     return nullptr;
   }
 }
-
-}  // namespace
 
 double RunResult::summary_number(const char* key) const {
   if (summary.is_object() && summary.contains(key) && summary[key].is_number())
@@ -44,8 +52,12 @@ json RunResult::config_value(const std::string& dotted_key) const {
 }
 
 std::map<std::string, Curve> read_curves(const fs::path& metrics) {
-  std::map<std::string, Curve> curves;
   std::ifstream in(metrics);
+  return parse_curves(in);
+}
+
+std::map<std::string, Curve> parse_curves(std::istream& in) {
+  std::map<std::string, Curve> curves;
   std::string line;
   while (std::getline(in, line)) {
     json row;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,8 +58,14 @@ struct SweepResults {
 // Throws when root holds no sweep.json. Torn or malformed metrics lines are skipped.
 SweepResults load_sweep_results(const std::filesystem::path& root);
 
+// A result file's JSON (sweep.json, config.json, summary.json), or null when it is torn or not
+// what wdlab writes.
+nlohmann::json parse_result_json(const std::string& text);
+
 Curve read_curve(const std::filesystem::path& metrics, const std::string& key);
 // Every numeric key but "step", one read of the file.
 std::map<std::string, Curve> read_curves(const std::filesystem::path& metrics);
+// The same on metrics.jsonl's lines read from `in`.
+std::map<std::string, Curve> parse_curves(std::istream& in);
 
 }  // namespace wdlab

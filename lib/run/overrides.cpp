@@ -3,12 +3,23 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 
 namespace wdlab {
 using nlohmann::json;
 
+bool is_utf8(const std::string& text) {
+  try {
+    (void)json(text).dump();  // the writer's own check, so that what passes here can be written
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
 void apply_override(json& config, const std::string& assignment) {
+  WD_CHECK(is_utf8(assignment), "override '{}': not UTF-8 text", assignment);
   const size_t eq = assignment.find('=');
   WD_CHECK(eq != std::string::npos && eq > 0,
            "override '{}': expected key=value, e.g. optim.weight_decay=0.1", assignment);
@@ -40,11 +51,13 @@ void apply_override(json& config, const std::string& assignment) {
   WD_CHECK(!def->is_object(), "override '{}': '{}' is a section; set one of its keys: {}", key, key,
            keys_of(*def));
 
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "override '{}': nested deeper than {} levels", key,
+           kMaxJsonDepth);
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a bare word: a string
+  } catch (const json::exception&) {
+    value = text;  // a bare word (or a number out of range, "1e400"): a string
   }
   if (def->is_string() && !value.is_string()) value = text;
   WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,

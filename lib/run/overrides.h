@@ -14,4 +14,8 @@ namespace wdlab {
 // is kept as typed (name=123 is the string "123"). Unknown keys list the allowed ones.
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
+// Can `text` be a string of a config? Configs are hashed and written as JSON, which holds UTF-8
+// only: command-line text that is not UTF-8 is refused where it enters.
+bool is_utf8(const std::string& text);
+
 }  // namespace wdlab

@@ -3,8 +3,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -68,17 +70,16 @@ std::vector<std::string> list_presets() {
   return {names.begin(), names.end()};
 }
 
-json load_preset(const std::string& name_or_path) {
-  const fs::path file = find_preset(name_or_path);
-  std::ifstream in(file);
-  WD_CHECK(in.good(), "{}: cannot read the file", file.string());
+json parse_preset(const std::string& text, const std::string& where,
+                  const std::string& default_name) {
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
+           kMaxJsonDepth);
   json preset;
   try {
-    preset = json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail("{}: malformed JSON: {}", file.string(), e.what());
+    preset = json::parse(text);
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for "1e400"
+    fail("{}: malformed JSON: {}", where, e.what());
   }
-  const std::string where = file.string();
   WD_CHECK(preset.is_object(), "{}: expected a JSON object at the top level", where);
   static const json allowed = {
       {"name", ""},  {"description", ""},        {"published", json::object()},
@@ -98,9 +99,18 @@ json load_preset(const std::string& name_or_path) {
       merge_checked(s, it.value(), default_config(), where, "/scales/" + it.key());
     }
   }
-  if (!preset.contains("name")) preset["name"] = file.stem().string();
+  if (!preset.contains("name")) preset["name"] = default_name;
   preset["__file__"] = where;
   return preset;
+}
+
+json load_preset(const std::string& name_or_path) {
+  const fs::path file = find_preset(name_or_path);
+  std::ifstream in(file);
+  WD_CHECK(in.good(), "{}: cannot read the file", file.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_preset(text.str(), file.string(), file.stem().string());
 }
 
 }  // namespace wdlab

@@ -21,5 +21,9 @@ std::vector<std::string> list_presets();
 // file's form: top-level keys, "config" and every scale against the schema; errors name the file
 // and the JSON path. Records the file read as "__file__".
 nlohmann::json load_preset(const std::string& name_or_path);
+// The checks of load_preset on a file's text; `where` names it in errors and becomes "__file__",
+// `default_name` is the "name" when the text has none.
+nlohmann::json parse_preset(const std::string& text, const std::string& where,
+                            const std::string& default_name);
 
 }  // namespace wdlab

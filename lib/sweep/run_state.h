@@ -23,6 +23,8 @@ struct RunDirState {
 };
 
 RunDirState inspect_run_dir(const std::filesystem::path& dir, const std::string& expected_id);
+// The state a run directory whose summary.json holds `summary_text` is in (never missing).
+RunDirState summary_state(const std::string& summary_text, const std::string& expected_id);
 
 std::string_view to_string(RunState state);
 

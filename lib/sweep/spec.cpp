@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_depth.h"
 #include "run/config.h"
 #include "sweep/references.h"
 
@@ -106,6 +107,8 @@ Factor grid_points(const ojson& grid, const std::string& where, const std::strin
   for (auto it = grid.begin(); it != grid.end(); ++it) {
     const std::vector<json> values =
         axis_values(it.key(), it.value(), where, child(path, it.key()), false);
+    if (points.size() * values.size() > kMaxSweepPoints)
+      spec_fail(where, path, fmt::format("more than {} points", kMaxSweepPoints));
     Factor next;
     for (const Point& p : points) {
       for (const json& v : values) {
@@ -150,6 +153,18 @@ std::set<std::string> keys_of(const Factor& factor) {
   return keys;
 }
 
+// The product of the factors, refused past kMaxSweepPoints before anything expands it.
+void check_size(const SweepSpec& spec, const std::string& where) {
+  size_t points = 1;
+  for (const Factor& f : spec.factors) {
+    points *= f.size();
+    WD_CHECK(points <= kMaxSweepPoints,
+             "{}: more than {} runs per preset (grid x zip x seeds x command-line axes); split "
+             "the sweep",
+             where, kMaxSweepPoints);
+  }
+}
+
 // A key may be set in one place only: a second place would silently win over the first.
 void check_no_key_twice(const SweepSpec& spec, const std::string& where) {
   std::set<std::string> seen;
@@ -170,7 +185,7 @@ std::vector<json> parse_values(const std::string& text) {
   auto parse_one = [](const std::string& t) {
     try {
       return json::parse(t);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // not JSON, or a number out of range ("1e400")
       return json(t);
     }
   };
@@ -204,10 +219,12 @@ std::string override_text(const json& value) {
 
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
                            const std::string& default_name) {
+  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
+           kMaxJsonDepth);
   ojson j;
   try {
     j = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {  // parse_error, or out_of_range for "1e400"
     fail("{}: malformed JSON: {}", where, e.what());
   }
   if (!j.is_object()) spec_fail(where, "", "expected a JSON object");
@@ -282,6 +299,8 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
       for (size_t i = 0; i < g.size(); ++i) {
         Factor part = grid_points(g[i], where, child("/grid", i));
         f.insert(f.end(), part.begin(), part.end());
+        if (f.size() > kMaxSweepPoints)
+          spec_fail(where, "/grid", fmt::format("more than {} points", kMaxSweepPoints));
       }
     } else {
       f = grid_points(g, where, "/grid");
@@ -332,6 +351,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     spec.decay_budget = j["decay_budget"].get<double>();
   }
   check_no_key_twice(spec, where);
+  check_size(spec, where);
   return spec;
 }
 
@@ -347,10 +367,13 @@ SweepSpec load_sweep_spec(const fs::path& file) {
 
 void apply_command_line(SweepSpec& spec, const std::vector<std::string>& arguments) {
   for (const std::string& arg : arguments) {
+    WD_CHECK(is_utf8(arg), "'{}': not UTF-8 text", arg);
     const size_t eq = arg.find('=');
     WD_CHECK(eq != std::string::npos && eq > 0,
              "'{}': expected key=value or key=v1,v2,... (e.g. optim.weight_decay=0.01,0.1)", arg);
     std::string key = arg.substr(0, eq);
+    WD_CHECK(json_depth(arg) <= kMaxJsonDepth, "'{}=...': nested deeper than {} levels", key,
+             kMaxJsonDepth);
     const std::vector<json> values = parse_values(arg.substr(eq + 1));
     if (key == "seeds") key = "seed";
     if (key == "preset") {
@@ -389,6 +412,7 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
     }
     spec.command_line.push_back(arg);
   }
+  check_size(spec, "command line");
 }
 
 }  // namespace wdlab

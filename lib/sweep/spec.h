@@ -64,6 +64,10 @@ struct SweepSpec {
   std::vector<std::string> command_line;  // the key=value arguments applied on top
 };
 
+// The most runs a spec may make (before presets): more than a CPU trains in weeks, so a larger
+// product is a mistake, refused before it is expanded in memory.
+inline constexpr size_t kMaxSweepPoints = 10000;
+
 SweepSpec load_sweep_spec(const std::filesystem::path& file);
 // `where` names the source in messages; `default_name` is used when the spec has no "name".
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
