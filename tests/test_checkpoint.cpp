@@ -10,6 +10,8 @@
 #include <limits>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "optim/optimizer.h"
@@ -23,7 +25,9 @@ using test::error_of;
 
 class CheckpointTest : public ::testing::TestWithParam<OptimizerKind> {
  protected:
-  fs::path dir = fs::temp_directory_path() / "wdlab_checkpoint_test";
+  // One directory per test and process: ctest runs the cases in parallel.
+  fs::path dir = fs::temp_directory_path() / ("wdlab_checkpoint_" + std::to_string(getpid()) + "_" +
+                                              std::to_string(static_cast<int>(GetParam())));
   ParamTable table;
   OptimizerOptions options;
   void SetUp() override {
