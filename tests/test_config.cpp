@@ -90,6 +90,55 @@ TEST(Config, RangeErrorsNameTheKey) {
   }
 }
 
+// An integer is checked in the type it is stored in: nlohmann's get<int> would wrap 2^32 + 64 to
+// 64 (a d_model 64 run whose config.json says 4294967360).
+TEST(Config, IntegerBeyondItsStorageTypeNamesTheKey) {
+  const std::string d_model =
+      error_of([] { parse_run_config(with({"model.d_model=4294967360"})); });
+  EXPECT_NE(d_model.find("model.d_model: 4294967360 is out of range: at most 2147483647"),
+            std::string::npos)
+      << d_model;
+  const std::string steps = error_of([] { parse_run_config(with({"train.steps=4294967297"})); });
+  EXPECT_NE(steps.find("train.steps: 4294967297 is out of range"), std::string::npos) << steps;
+  const std::string seed = error_of([] { parse_run_config(with({"seed=-1"})); });
+  EXPECT_NE(seed.find("seed: -1 is out of range: at least 0"), std::string::npos) << seed;
+  EXPECT_EQ(parse_run_config(with({"seed=18446744073709551615"})).seed, UINT64_MAX);
+  // Widths computed from several int keys must fit an int too.
+  const std::string ffn = error_of([] { parse_run_config(with({"model.ffn_ratio=1e9"})); });
+  EXPECT_NE(ffn.find("model.ffn_ratio: the MLP width from ffn_ratio x d_model = 6.4e+10"),
+            std::string::npos)
+      << ffn;
+  const std::string qkv = error_of([] { parse_run_config(with({"model.head_dim=1000000000"})); });
+  EXPECT_NE(qkv.find("the fused QKV width (n_head + 2 n_kv_head) x head size = 12000000000 "
+                     "exceeds 2147483647"),
+            std::string::npos)
+      << qkv;
+
+  // Every integer key of the schema: 2^31 overflows an int; the 64-bit keys take it, and
+  // overflow at 2^64 - 1 (signed) or refuse -1 (unsigned).
+  const std::set<std::string> wide = {"seed", "data.language_seed", "data.train_tokens",
+                                      "data.val_tokens"};
+  const std::set<std::string> unsigned_keys = {"seed", "data.language_seed"};
+  int checked = 0;
+  for (const SectionSchema* s : config_sections()) {
+    for (const SchemaKey& k : s->keys) {
+      if (!k.value.is_number_integer()) continue;
+      const std::string key = s->dotted(k.key);
+      ++checked;
+      if (!wide.contains(key)) {
+        const std::string msg = error_of([&] { parse_run_config(with({key + "=2147483648"})); });
+        EXPECT_NE(msg.find(key + ": 2147483648 is out of range"), std::string::npos) << msg;
+        continue;
+      }
+      EXPECT_NO_THROW(parse_run_config(with({key + "=2147483648"}))) << key;
+      const std::string bad = unsigned_keys.contains(key) ? "-1" : "18446744073709551615";
+      const std::string msg = error_of([&] { parse_run_config(with({key + "=" + bad})); });
+      EXPECT_NE(msg.find(key + ": " + bad + " is out of range"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_GE(checked, 20);
+}
+
 TEST(Config, DecayRulesParseAndReject) {
   const RunConfig r = parse_run_config(with(
       {R"(optim.decay_rules=[{"kind": "embedding", "decay": false}, {"name": "*.wpe.*", "decay": true}])"}));

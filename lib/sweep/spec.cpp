@@ -305,7 +305,10 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     const ojson list = s.is_array() ? s : ojson::array({s});
     if (list.empty()) spec_fail(where, "/seeds", "empty list");
     for (size_t i = 0; i < list.size(); ++i) {
-      if (!list[i].is_number_integer() || list[i].get<int64_t>() < 0)
+      // Seeds are uint64: positive literals parse as unsigned, negative ones as signed.
+      const bool seed = list[i].is_number_unsigned() ||
+                        (list[i].is_number_integer() && list[i].get<int64_t>() >= 0);
+      if (!seed)
         spec_fail(where, s.is_array() ? child("/seeds", i) : "/seeds",
                   "expected a non-negative integer");
       f.push_back({{"seed", plain(list[i]), ""}});
