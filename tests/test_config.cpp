@@ -139,6 +139,16 @@ TEST(Config, IntegerBeyondItsStorageTypeNamesTheKey) {
   EXPECT_GE(checked, 20);
 }
 
+// nlohmann's own message for 1e400 names neither the key nor the file.
+TEST(Config, NumberBeyondDoubleNamesTheKey) {
+  const std::string msg = error_of([] { with({"optim.lr=1e400"}); });
+  EXPECT_NE(msg.find("override 'optim.lr=1e400': optim.lr: the number 1e400 is out of range"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(error_of([] { with({"optim.weight_decay=-1e400"}); }).find("optim.weight_decay"),
+            std::string::npos);
+}
+
 TEST(Config, DecayRulesParseAndReject) {
   const RunConfig r = parse_run_config(with(
       {R"(optim.decay_rules=[{"kind": "embedding", "decay": false}, {"name": "*.wpe.*", "decay": true}])"}));
@@ -192,6 +202,26 @@ TEST_F(PresetFile, WrongTypeNamesJsonPath) {
   const std::string path = write("bad.json", R"({"config": {"model": {"n_layer": "two"}}})");
   const std::string msg = error_of([&] { load_preset(path); });
   EXPECT_NE(msg.find("/config/model/n_layer"), std::string::npos) << msg;
+}
+
+TEST_F(PresetFile, IntegerOrNumberOutOfRangeNamesFileAndKey) {
+  const std::string big = write("big.json", R"({"config": {"model": {"d_model": 4294967360}}})");
+  const std::string msg =
+      error_of([&] { parse_run_config(resolve_config(load_preset(big), "", {})); });
+  EXPECT_NE(msg.find("model.d_model: 4294967360 is out of range"), std::string::npos) << msg;
+
+  const std::string huge =
+      write("huge.json", R"({"scales": {"tiny": {"optim": {"lr": 1e400}}}, "config": {}})");
+  const std::string overflow = error_of([&] { load_preset(huge); });
+  EXPECT_NE(overflow.find(huge + ": /scales/tiny/optim/lr: the number 1e400 is out of range"),
+            std::string::npos)
+      << overflow;
+  const std::string in_list = write("list.json", R"({"notes": "", "config": {"optim": {
+      "decay_rules": [{"kind": "bias", "decay": false}, {"name": "x", "decay": 1e999}]}}})");
+  const std::string list_msg = error_of([&] { load_preset(in_list); });
+  EXPECT_NE(list_msg.find(in_list + ": /config/optim/decay_rules/1/decay: the number 1e999"),
+            std::string::npos)
+      << list_msg;
 }
 
 TEST_F(PresetFile, MissingFileAndUnknownPresetAndScale) {

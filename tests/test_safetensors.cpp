@@ -206,7 +206,7 @@ TEST_F(SafetensorsTest, ErrorsShortFileAndHeaderLength) {
             std::string::npos);
 
   std::string msg = load_error("", "");  // empty header, nothing to read: length 0, not JSON
-  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("safetensors header: malformed JSON"), std::string::npos) << msg;
 
   write_bytes(file, u64_le(1000) + small_header());
   msg = error_of([&] { read_safetensors_header(file); });
@@ -226,7 +226,15 @@ TEST_F(SafetensorsTest, ErrorsShortFileAndHeaderLength) {
 TEST_F(SafetensorsTest, ErrorsMalformedHeader) {
   const std::string data = floats_le(ramp(12, 0.0f));
   std::string msg = load_error(R"({"h.0.fc.weight": {"dtype": "F32", )", data);
-  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("safetensors header: malformed JSON"), std::string::npos) << msg;
+
+  // A number beyond double's range: nlohmann's message alone names neither file nor tensor.
+  msg = load_error(
+      R"({"h.0.fc.weight": {"dtype": "F32", "shape": [2, 1e400], "data_offsets": [0, 24]}})", data);
+  EXPECT_NE(msg.find(file.string() + ": safetensors header: /h.0.fc.weight/shape/1: the number "
+                                     "1e400 is out of range"),
+            std::string::npos)
+      << msg;
 
   msg = load_error("[1, 2]", data);
   EXPECT_NE(msg.find("not a JSON object"), std::string::npos) << msg;

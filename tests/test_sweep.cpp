@@ -126,6 +126,25 @@ TEST(SweepSpec, ErrorsNameTheFileAndTheJsonPath) {
   EXPECT_NE(run.find("optim.lr"), std::string::npos) << run;
 }
 
+// Out of range numbers: beyond a double while parsing, beyond the key's integer type when a run
+// is resolved. Each error names the file (or argument) and the key.
+TEST(SweepSpec, NumbersOutOfRangeNameTheFileAndKey) {
+  const std::string overflow = error_of(
+      [] { spec_of(R"({"base": {"preset": "gpt2"}, "grid": {"optim.lr": [0.1, 1e400]}})"); });
+  EXPECT_NE(overflow.find("test.json: /grid/optim.lr/1: the number 1e400 is out of range"),
+            std::string::npos)
+      << overflow;
+  const std::string argument = error_of([] { plan_of(kGrid, {"optim.lr=0.1,1e400"}); });
+  EXPECT_NE(argument.find("'optim.lr=0.1,1e400'"), std::string::npos) << argument;
+  EXPECT_NE(argument.find("1e400 is out of range"), std::string::npos) << argument;
+  const std::string steps = error_of([] {
+    plan_of(
+        R"({"base": {"preset": "gpt2", "scale": "tiny"}, "grid": {"train.steps": [4294967297]}})");
+  });
+  EXPECT_NE(steps.find("test.json"), std::string::npos) << steps;
+  EXPECT_NE(steps.find("train.steps: 4294967297 is out of range"), std::string::npos) << steps;
+}
+
 TEST(SweepSpec, CommandLineReplacesAxesAndFixesValues) {
   // An axis replaces the spec's, keeping seeds innermost.
   SweepPlan plan = plan_of(kGrid, {"optim.weight_decay=0.5,2"});

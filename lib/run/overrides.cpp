@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_text.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -45,6 +46,8 @@ void apply_override(json& config, const std::string& assignment) {
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // a bare word: a string
+  } catch (const json::out_of_range& e) {
+    fail("override '{}': {}: {}", assignment, key, number_out_of_range(e));
   }
   if (def->is_string() && !value.is_string()) value = text;
   WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,

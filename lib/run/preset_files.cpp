@@ -2,9 +2,11 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "core/error.h"
+#include "io/json_text.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -72,13 +74,9 @@ json load_preset(const std::string& name_or_path) {
   const fs::path file = find_preset(name_or_path);
   std::ifstream in(file);
   WD_CHECK(in.good(), "{}: cannot read the file", file.string());
-  json preset;
-  try {
-    preset = json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail("{}: malformed JSON: {}", file.string(), e.what());
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string where = file.string();
+  json preset = parse_json<json>(text, where);
   WD_CHECK(preset.is_object(), "{}: expected a JSON object at the top level", where);
   static const json allowed = {
       {"name", ""},  {"description", ""},        {"published", json::object()},

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_text.h"
 #include "run/config.h"
 #include "sweep/references.h"
 
@@ -164,14 +165,17 @@ void check_no_key_twice(const SweepSpec& spec, const std::string& where) {
   }
 }
 
-std::vector<json> parse_values(const std::string& text) {
+// The values of one command-line argument; `argument` (key=values) is for messages.
+std::vector<json> parse_values(const std::string& text, const std::string& argument) {
   if (text.empty()) return {json("")};
   const char c = text.front();
-  auto parse_one = [](const std::string& t) {
+  auto parse_one = [&](const std::string& t) {
     try {
       return json::parse(t);
     } catch (const json::parse_error&) {
       return json(t);
+    } catch (const json::out_of_range& e) {
+      fail("command line '{}': {}", argument, number_out_of_range(e));
     }
   };
   if (c == '[' || c == '{' || c == '"') return {parse_one(text)};
@@ -204,12 +208,7 @@ std::string override_text(const json& value) {
 
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
                            const std::string& default_name) {
-  ojson j;
-  try {
-    j = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
-    fail("{}: malformed JSON: {}", where, e.what());
-  }
+  const ojson j = parse_json<ojson>(text, where);
   if (!j.is_object()) spec_fail(where, "", "expected a JSON object");
   static const std::set<std::string> allowed = {
       "name",  "description",     "base",     "grid",        "zip",
@@ -354,7 +353,7 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
     WD_CHECK(eq != std::string::npos && eq > 0,
              "'{}': expected key=value or key=v1,v2,... (e.g. optim.weight_decay=0.01,0.1)", arg);
     std::string key = arg.substr(0, eq);
-    const std::vector<json> values = parse_values(arg.substr(eq + 1));
+    const std::vector<json> values = parse_values(arg.substr(eq + 1), arg);
     if (key == "seeds") key = "seed";
     if (key == "preset") {
       spec.presets_where = "command line: '" + arg + "'";

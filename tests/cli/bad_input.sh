@@ -51,11 +51,16 @@ expect_error "no_such_preset" --preset no_such_preset
 expect_error "huge" --scale huge
 expect_error "--threads" --threads 0
 
-# Integers are checked in the type they are stored in: never truncated.
+# Numbers out of range: an integer beyond the type it is stored in (never truncated), a number
+# beyond a double (nlohmann's own message names neither key nor file).
 printf '{"config": {"model": {"d_model": 4294967360}}, "scales": {"tiny": {}}}' >"$tmp/wide_int.json"
+printf '{"config": {"optim": {"lr": 1e400}}, "scales": {"tiny": {}}}' >"$tmp/overflow.json"
 expect_error "model.d_model: 4294967360 is out of range: at most 2147483647" model.d_model=4294967360
 expect_error "train.steps: 4294967297 is out of range" train.steps=4294967297
 expect_error "model.d_model: 4294967360 is out of range" --preset "$tmp/wide_int.json"
+expect_error "optim.lr: the number 1e400 is out of range" optim.lr=1e400
+expect_error "$tmp/overflow.json: /config/optim/lr: the number 1e400 is out of range" \
+  --preset "$tmp/overflow.json"
 
 # An existing run directory is never overwritten without --force, and stays as it was.
 mkdir -p "$tmp/existing" && echo keep >"$tmp/existing/summary.json"
