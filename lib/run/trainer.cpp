@@ -57,6 +57,8 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
 
 void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
   load_safetensors(checkpoint, model_->table(), model_->params().data());
+  // A NaN or Inf would only show up as a divergence at step 1: refuse it here, by name.
+  require_finite(model_->table(), model_->params().data(), checkpoint.string());
   init_from_ = checkpoint.string();
 }
 

@@ -62,6 +62,20 @@ expect_error "optim.lr: the number 1e400 is out of range" optim.lr=1e400
 expect_error "$tmp/overflow.json: /config/optim/lr: the number 1e400 is out of range" \
   --preset "$tmp/overflow.json"
 
+# --init-from a checkpoint holding a NaN: refused at load, naming the file and the tensor.
+if "$wdlab" run -q --out "$tmp/ckpt_run" --save train.steps=2 train.eval_every=2 \
+  train.eval_batches=1 data.train_tokens=4096 data.val_tokens=1024 >/dev/null 2>"$tmp/err"; then
+  cp "$tmp/ckpt_run/model.safetensors" "$tmp/nan.safetensors"
+  header=$(od -An -tu8 -N8 "$tmp/nan.safetensors" | tr -d ' ')
+  # The second float of the first tensor (transformer.wte.weight) becomes a quiet NaN.
+  printf '\x00\x00\xc0\x7f' |
+    dd of="$tmp/nan.safetensors" bs=1 seek=$((8 + header + 4)) conv=notrunc status=none
+  expect_error "$tmp/nan.safetensors: tensor 'transformer.wte.weight' holds 1 non-finite value" \
+    --init-from "$tmp/nan.safetensors"
+else
+  echo "FAIL: could not write a checkpoint to corrupt:"; cat "$tmp/err"; failures=$((failures + 1))
+fi
+
 # An existing run directory is never overwritten without --force, and stays as it was.
 mkdir -p "$tmp/existing" && echo keep >"$tmp/existing/summary.json"
 if "$wdlab" run --out "$tmp/existing" -q 2>"$tmp/err"; then
