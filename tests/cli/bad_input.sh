@@ -14,7 +14,8 @@ expect_error() {
   local results="$tmp/results"
   rm -rf "$results"
   mkdir -p "$results"
-  "$wdlab" run --results "$results" "$@" >"$tmp/out" 2>"$tmp/err"
+  # A timeout: input that hangs the run (a device as a corpus) fails the case instead of the suite.
+  timeout 60 "$wdlab" run --results "$results" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   local lines
   lines=$(wc -l <"$tmp/err")
@@ -61,6 +62,14 @@ expect_error "model.d_model: 4294967360 is out of range" --preset "$tmp/wide_int
 expect_error "optim.lr: the number 1e400 is out of range" optim.lr=1e400
 expect_error "$tmp/overflow.json: /config/optim/lr: the number 1e400 is out of range" \
   --preset "$tmp/overflow.json"
+
+# data.path must be a regular file (a device or a FIFO would be read forever), of at most 1 GiB.
+mkfifo "$tmp/fifo"
+truncate -s $((1024 * 1024 * 1024 + 1)) "$tmp/big.txt"  # sparse: takes no disk space
+expect_error "data.path: '/dev/zero' is not a regular file" data.source=text data.path=/dev/zero
+expect_error "data.path: '$tmp/fifo' is not a regular file" data.source=text data.path="$tmp/fifo"
+expect_error "'$tmp/big.txt' is 1073741825 bytes, above the byte-level loader's limit of 1073741824" \
+  data.source=text data.path="$tmp/big.txt"
 
 # --init-from a checkpoint holding a NaN: refused at load, naming the file and the tensor.
 if "$wdlab" run -q --out "$tmp/ckpt_run" --save train.steps=2 train.eval_every=2 \
