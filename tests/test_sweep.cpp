@@ -341,6 +341,19 @@ TEST_F(ResumeTest, DecidesFromSummaryStatusAndId) {
     EXPECT_EQ(r.action, RunAction::run);
 }
 
+// A summary whose numbers are not numbers was not written by a run: redone, never averaged.
+TEST_F(ResumeTest, SummaryWithANonNumberIsRedone) {
+  write_run(plan.runs[0].name, "finished", plan.runs[0].id);
+  json summary = {{"status", "finished"}, {"config_id", plan.runs[0].id}, {"final_val_loss", "x"}};
+  write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
+  const SweepDecisions d = decide_runs(plan, root, false);
+  EXPECT_EQ(d.runs[0].action, RunAction::run);
+  EXPECT_EQ(d.runs[0].state.damage, "\"final_val_loss\" is \"x\", not a number");
+  summary["final_val_loss"] = nullptr;  // a value the run could not compute (NaN): fine
+  write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
+  EXPECT_EQ(decide_runs(plan, root, false).runs[0].action, RunAction::skip);
+}
+
 TEST_F(ResumeTest, CompletedRunOfAnotherConfigIsAConflict) {
   write_run(plan.runs[0].name, "finished", "0123456789abcdef");
   const SweepDecisions d = decide_runs(plan, root, false);

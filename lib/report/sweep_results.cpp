@@ -1,5 +1,7 @@
 #include "report/sweep_results.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,19 @@ json read_json(const fs::path& file) {
   } catch (const json::exception&) {
     return nullptr;
   }
+}
+
+// Why a parsed metrics line is not one a run writes, or "". A run writes an object with a
+// numeric "step" whose other values are numbers, null (not finite) or true/false ("diverged").
+std::string row_problem(const json& row) {
+  if (!row.is_object()) return "not a JSON object";
+  if (!row.contains("step")) return "no \"step\"";
+  for (auto it = row.begin(); it != row.end(); ++it) {
+    const bool fits =
+        it->is_number() || (it.key() != "step" && (it->is_null() || it->is_boolean()));
+    if (!fits) return fmt::format("\"{}\" is {}, not a number", it.key(), it->dump());
+  }
+  return "";
 }
 
 }  // namespace
@@ -47,14 +62,18 @@ std::map<std::string, Curve> read_curves(const fs::path& metrics) {
   std::map<std::string, Curve> curves;
   std::ifstream in(metrics);
   std::string line;
-  while (std::getline(in, line)) {
+  for (size_t line_no = 1; std::getline(in, line); ++line_no) {
     json row;
     try {
       row = json::parse(line);
     } catch (const json::exception&) {
-      continue;  // a torn last line
+      spdlog::warn("{}:{}: skipped: not JSON (a torn last line?)", metrics.string(), line_no);
+      continue;
     }
-    if (!row.is_object() || !row.contains("step") || !row["step"].is_number()) continue;
+    if (const std::string problem = row_problem(row); !problem.empty()) {
+      spdlog::warn("{}:{}: skipped: {}", metrics.string(), line_no, problem);
+      continue;
+    }
     const double step = row["step"].get<double>();
     for (auto it = row.begin(); it != row.end(); ++it) {
       if (it.key() == "step" || !it->is_number()) continue;
@@ -103,6 +122,9 @@ SweepResults load_sweep_results(const fs::path& root) {
         continue;
       case RunState::unfinished:
         run.status = s.status == "interrupted" ? "interrupted" : "unfinished";
+        if (!s.damage.empty())
+          spdlog::warn("{}: {}: counted as not completed", (dir / "summary.json").string(),
+                       s.damage);
         break;
     }
     if (s.state == RunState::missing) continue;

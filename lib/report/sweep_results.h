@@ -54,7 +54,9 @@ struct SweepResults {
   std::vector<RunResult> runs;  // parallel to plan.runs
 };
 
-// Throws when root holds no sweep.json. Torn or malformed metrics lines are skipped.
+// Throws when root holds no sweep.json. Torn or malformed metrics lines are skipped with a
+// warning naming the file and line; a summary.json that is not what a run writes makes its run
+// "unfinished" (run_state.h), also with a warning.
 SweepResults load_sweep_results(const std::filesystem::path& root);
 
 Curve read_curve(const std::filesystem::path& metrics, const std::string& key);

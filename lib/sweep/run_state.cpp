@@ -2,24 +2,51 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace wdlab {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The string values of a summary; every other value is a number, or null where the run had no
+// finite value (JSON has no NaN) or the quantity does not apply (decay_budget of coupled L2).
+bool is_text_key(const std::string& key) {
+  return key == "status" || key == "config_id" || key == "wdlab_version";
+}
+
+// Why a parsed summary is not one a run writes, or "".
+std::string damage_of(const nlohmann::json& summary) {
+  if (!summary.is_object()) return "not a JSON object";
+  for (auto it = summary.begin(); it != summary.end(); ++it) {
+    if (is_text_key(it.key())) {
+      if (!it->is_string()) return fmt::format("\"{}\" is not a string", it.key());
+    } else if (!it->is_number() && !it->is_null()) {
+      return fmt::format("\"{}\" is {}, not a number", it.key(), it->dump());
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 RunDirState inspect_run_dir(const fs::path& dir, const std::string& expected_id) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return {RunState::missing, "", ""};
-  RunDirState s{RunState::unfinished, "", ""};
+  if (!fs::is_directory(dir, ec)) return {RunState::missing, "", "", ""};
+  RunDirState s{RunState::unfinished, "", "", ""};
   std::ifstream in(dir / "summary.json");
   if (!in) return s;
+  nlohmann::json summary;
   try {
-    const nlohmann::json summary = nlohmann::json::parse(in);
-    s.status = summary.value("status", std::string());
-    s.id = summary.value("config_id", std::string());
+    summary = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception&) {
     return s;  // torn or foreign file: not a completed run
   }
+  s.damage = damage_of(summary);
+  if (!s.damage.empty()) return s;
+  s.status = summary.value("status", std::string());
+  s.id = summary.value("config_id", std::string());
   if (s.status == "finished" || s.status == "diverged")
     s.state = s.id == expected_id ? RunState::done : RunState::foreign;
   return s;
