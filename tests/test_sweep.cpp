@@ -4,9 +4,11 @@
 
 #include "test_util.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,6 +25,7 @@
 #include "sweep/references.h"
 #include "sweep/resume.h"
 #include "sweep/run_name.h"
+#include "sweep/runner.h"
 #include "sweep/spec.h"
 
 namespace wdlab {
@@ -373,6 +376,20 @@ TEST_F(ResumeTest, CompletedRunUnderAnOldNameIsMovedNotRedone) {
   EXPECT_EQ(d.runs[1].action, RunAction::move);
 }
 
+// Two sweeps in one directory would clear each other's runs; a lock that cannot be created
+// says why, before anything is written.
+TEST_F(ResumeTest, LockFileThatCannotBeCreatedSaysWhy) {
+  fs::create_directories(root / ".sweep.lock");  // a directory: open() fails with EISDIR
+  SweepOptions options;
+  options.root = root;
+  const std::string msg = error_of([&] { run_sweep(plan, options, nullptr); });
+  EXPECT_NE(msg.find((root / ".sweep.lock").string() +
+                     ": cannot create the lock file: " + std::strerror(EISDIR)),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(fs::exists(root / "sweep.json"));
+}
+
 TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
   const fs::path dir = fs::temp_directory_path() / "wdlab_pool";
   fs::remove_all(dir);
@@ -410,6 +427,45 @@ TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
     EXPECT_EQ(log, fmt::format("out {}\nerr\n", i));
   }
   fs::remove_all(dir);
+}
+
+// A child's output reaches the caller from memory even when its log cannot be written:
+// /dev/full fails every write with ENOSPC, as a full disk does.
+TEST(ProcessPool, ChildOutputSurvivesALogThatCannotBeWritten) {
+  const std::vector<ProcessJob> jobs = {
+      {{"/bin/sh", "-c", "echo starting; echo 'error: the real reason' >&2; exit 1"},
+       "/dev/full",
+       {}},
+      {{"/bin/sh", "-c", "echo 'error: no log at all' >&2; exit 2"},
+       "/nonexistent_wdlab_dir/log.txt",
+       {}}};
+  std::vector<ProcessExit> exits(2);
+  run_processes(
+      jobs, 2, nullptr, [](size_t) {}, [&](size_t i, const ProcessExit& e) { exits[i] = e; });
+  EXPECT_EQ(exits[0].code, 1);
+  EXPECT_EQ(exits[0].output_tail, "starting\nerror: the real reason\n");
+  EXPECT_EQ(last_output_line(exits[0]), "error: the real reason");
+  EXPECT_EQ(exits[0].log_error, std::strerror(ENOSPC));
+  EXPECT_EQ(last_output_line(exits[1]), "error: no log at all");
+  EXPECT_EQ(exits[1].log_error, std::strerror(ENOENT));
+}
+
+// More output than a pipe holds: all of it reaches the log, the last bytes stay in memory.
+TEST(ProcessPool, LongOutputIsLoggedWholeAndItsTailKept) {
+  const fs::path log = fs::temp_directory_path() / "wdlab_pool_long.log";
+  ProcessExit exit;
+  run_processes(
+      {{{"/usr/bin/seq", "30000"}, log, {}}}, 1, nullptr, [](size_t) {},
+      [&](size_t, const ProcessExit& e) { exit = e; });
+  std::string expected;
+  for (int i = 1; i <= 30000; ++i) expected += std::to_string(i) + "\n";
+  std::ifstream in(log);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()),
+            expected);
+  EXPECT_EQ(exit.output_tail, expected.substr(expected.size() - kOutputTailBytes));
+  EXPECT_EQ(last_output_line(exit), "30000");
+  EXPECT_EQ(exit.log_error, "");
+  fs::remove(log);
 }
 
 TEST(ProcessPool, StopRequestForwardsTheSignalAndStartsNothingNew) {
