@@ -1,8 +1,9 @@
-#include "analytic.h"
+// The FLOP and memory formulas of one training step (step_cost.h).
+#include "model/step_cost.h"
 
 #include <algorithm>
 
-namespace wdlab::bench {
+namespace wdlab {
 namespace {
 
 struct Dims {
@@ -80,4 +81,4 @@ StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params) {
   return m;
 }
 
-}  // namespace wdlab::bench
+}  // namespace wdlab

@@ -42,7 +42,7 @@
 
 #include "model/model_config.h"
 
-namespace wdlab::bench {
+namespace wdlab {
 
 struct StepFlops {
   double qkv = 0, attention = 0, out_proj = 0, ffn = 0, router = 0, head = 0;
@@ -65,4 +65,4 @@ StepFlops step_flops(const ModelConfig& c, int B, int T);
 // params: the model's real parameter count (table().total()).
 StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params);
 
-}  // namespace wdlab::bench
+}  // namespace wdlab
