@@ -5,9 +5,11 @@
 #include <string>
 
 #include "commands.h"
+#include "core/available_memory.h"
 #include "core/error.h"
 #include "core/gemm.h"
 #include "run/config.h"
+#include "run/memory_estimate.h"
 #include "run/run_dir.h"
 #include "run/trainer.h"
 #include "stop_signals.h"
@@ -23,6 +25,7 @@ struct RunArgs {
   bool force = false;
   bool save = false;
   std::string init_from;
+  bool allow_large = false;
 };
 
 Outcome run(const RunArgs& args) {
@@ -30,6 +33,14 @@ Outcome run(const RunArgs& args) {
       resolve_config(load_preset(args.config.preset), args.config.scale, args.config.overrides);
   RunConfig config = parse_run_config(cfg);
   WD_CHECK(args.threads >= 1, "--threads: must be at least 1, got {}", args.threads);
+
+  // Refuse a run that cannot fit before allocating it: the alternative is std::bad_alloc, or
+  // minutes of swapping.
+  const MemoryEstimate need = estimate_run_memory(
+      config, {.threads = args.threads, .checkpoint = args.save || !args.init_from.empty()});
+  const AvailableMemory have = available_memory();
+  if (!args.allow_large) check_memory(need, have);
+  spdlog::info("memory: estimated {} of {} available", need.describe(), human_bytes(have.bytes));
   blas_set_threads(args.threads);
 
   // Everything that can reject the input (data files included) happens before the run
@@ -80,6 +91,9 @@ void register_run(CLI::App& app, Outcome& outcome) {
                 "Write the final weights to <run dir>/model.safetensors (fp32, PyTorch names)");
   cmd->add_option("--init-from", args->init_from,
                   "Start from the weights in a safetensors file instead of the seed's init");
+  cmd->add_flag("--allow-large", args->allow_large,
+                "Run even when the memory estimate (see `wdlab config`) exceeds the memory "
+                "available");
   cmd->footer(
       "Exit codes: 0 finished; 1 bad input; 3 diverged; 130 interrupted (partial "
       "metrics kept).");

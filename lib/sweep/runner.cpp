@@ -78,6 +78,7 @@ std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
   std::vector<std::string> argv = {
       options.executable, "run",   "--preset",   run.preset,  "--scale",
       run.scale,          "--out", dir.string(), "--threads", std::to_string(options.threads)};
+  if (options.allow_large) argv.push_back("--allow-large");
   argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
   return argv;
 }
