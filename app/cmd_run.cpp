@@ -7,11 +7,13 @@
 #include <string>
 
 #include "commands.h"
+#include "core/available_memory.h"
 #include "core/error.h"
 #include "core/gemm.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
 #include "run/config_optim.h"
+#include "run/memory_estimate.h"
 #include "run/overrides.h"
 #include "run/run_dir.h"
 #include "run/trainer.h"
@@ -30,7 +32,17 @@ struct RunArgs {
   std::string init_from;
   std::string resume;
   bool preset_given = false, scale_given = false, threads_given = false;
+  bool allow_large = false;
 };
+
+// Refuses a run that cannot fit before allocating it: the alternative is std::bad_alloc, or
+// minutes of swapping.
+void check_run_memory(const RunConfig& config, const RunMemoryOptions& options, bool allow_large) {
+  const MemoryEstimate need = estimate_run_memory(config, options);
+  const AvailableMemory have = available_memory();
+  if (!allow_large) check_memory(need, have);
+  spdlog::info("memory: estimated {} of {} available", need.describe(), human_bytes(have.bytes));
+}
 
 Outcome outcome_of(const nlohmann::json& summary, const std::filesystem::path& dir) {
   const std::string status = summary["status"];
@@ -121,7 +133,9 @@ Outcome resume(const RunArgs& args) {
   WD_CHECK(threads >= 1, "--threads: must be at least 1, got {}", threads);
   blas_set_threads(threads);
 
-  Trainer trainer(parse_run_config(cfg), threads);
+  RunConfig config = parse_run_config(cfg);
+  check_run_memory(config, {.threads = threads, .resume = true}, args.allow_large);
+  Trainer trainer(std::move(config), threads);
   trainer.resume_from(dir);
   trainer.save_final_weights(args.save || recorded_save);
   // Until it completes again, the run is unfinished: no stale "interrupted" summary stays.
@@ -139,6 +153,8 @@ Outcome run(const RunArgs& args) {
       resolve_config(load_preset(args.config.preset), args.config.scale, args.config.overrides);
   RunConfig config = parse_run_config(cfg);
   WD_CHECK(args.threads >= 1, "--threads: must be at least 1, got {}", args.threads);
+
+  check_run_memory(config, {.threads = args.threads}, args.allow_large);
   blas_set_threads(args.threads);
 
   // Everything that can reject the input (data files included) happens before the run
@@ -186,6 +202,9 @@ void register_run(CLI::App& app, Outcome& outcome) {
   cmd->add_option("--resume", args->resume,
                   "Continue the interrupted run in DIR from its checkpoint, bit for bit (its "
                   "config.json is the config; --threads and --save default to the run's)");
+  cmd->add_flag("--allow-large", args->allow_large,
+                "Run even when the memory estimate (see `wdlab config`) exceeds the memory "
+                "available");
   cmd->footer(
       "Exit codes: 0 finished; 1 bad input; 3 diverged; 130 interrupted (partial metrics and a "
       "checkpoint kept: --resume DIR continues).");

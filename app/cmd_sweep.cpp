@@ -22,6 +22,7 @@ struct SweepArgs {
   int threads = 0;
   bool dry_run = false;
   bool force = false;
+  bool allow_large = false;
   std::string format = "text";
 };
 
@@ -87,6 +88,7 @@ Outcome sweep(const SweepArgs& args) {
   options.jobs = p.jobs;
   options.threads = p.threads;
   options.force = args.force;
+  options.allow_large = args.allow_large;
 
   if (args.dry_run) {
     print_dry_run(plan, decide_runs(plan, options.root, options.force), options, args.format);
@@ -128,6 +130,9 @@ void register_sweep(CLI::App& app, Outcome& outcome) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--force", args->force, "Redo every run, replacing completed ones");
+  cmd->add_flag("--allow-large", args->allow_large,
+                "Pass --allow-large to every run: run even when a run's memory estimate exceeds "
+                "the memory available");
   cmd->footer(
       "Exit codes: 0 every run done (diverged runs are results); 1 a run failed; 130 "
       "interrupted (finished runs kept; rerun to resume).");

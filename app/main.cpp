@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <new>
 
 #include "commands.h"
 #include "core/error.h"
@@ -42,6 +43,11 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const wdlab::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitError;
+  } catch (const std::bad_alloc&) {  // after `run --allow-large`, or an estimate that fell short
+    std::fprintf(stderr,
+                 "error: out of memory (std::bad_alloc); `wdlab config` with the same arguments "
+                 "prints the run's memory estimate\n");
     return kExitError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -47,6 +47,9 @@ StopSignals::~StopSignals() {
 void StopSignals::follow_parent_sweep() {
   const char* sweep = std::getenv(std::string(kSweepPidVariable).c_str());
   if (sweep == nullptr) return;
+  // Our output reaches the sweep's log through a pipe: once the sweep is gone, a log line must
+  // not kill us (SIGPIPE) before the interrupted run's summary is written.
+  std::signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (std::to_string(getppid()) != sweep) on_stop_signal(SIGTERM);  // it died before the prctl
 }

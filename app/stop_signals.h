@@ -24,7 +24,7 @@ class StopSignals {
 
   // A run started by `wdlab sweep` (kSweepPidVariable set) is also asked to stop (SIGTERM) when
   // the sweep process dies, even by SIGKILL, instead of running on as an orphan; and at once if
-  // the sweep is already gone.
+  // the sweep is already gone. Its output then goes nowhere (SIGPIPE is ignored).
   void follow_parent_sweep();
 
   const StopRequest& request() const;     // counts the signals and keeps the last one

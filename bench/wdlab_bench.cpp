@@ -43,11 +43,11 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "analytic.h"
 #include "core/gemm.h"
 #include "core/rng.h"
 #include "core/subnormals.h"
 #include "io/atomic_file.h"
+#include "model/step_cost.h"
 #include "model/transformer.h"
 #include "optim/grad_clip.h"
 #include "optim/optimizer.h"
@@ -58,7 +58,6 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-namespace wb = wdlab::bench;
 
 constexpr int kVocab = 256;
 constexpr double kLr = 1e-3;
@@ -278,9 +277,9 @@ json run_one(const OneArgs& a) {
 
   std::vector<double> tok_s;
   for (double t : step) tok_s.push_back(N / t);
-  const wb::StepFlops flops = wb::step_flops(rc.model, B, T);
-  const wb::StepMemory mem =
-      wb::step_memory(rc.model, B, T, static_cast<int64_t>(model.table().total()));
+  const wdlab::StepFlops flops = wdlab::step_flops(rc.model, B, T);
+  const wdlab::StepMemory mem =
+      wdlab::step_memory(rc.model, B, T, static_cast<int64_t>(model.table().total()));
   const double step_med = median(step);
   double timed = 0;
   for (double t : step) timed += t;

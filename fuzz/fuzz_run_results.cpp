@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   wdlab::fuzz::expect_clean([&] {
     std::istringstream in(text);
-    wdlab::parse_curves(in);
+    wdlab::parse_curves(in, "fuzz input");
   });
   wdlab::fuzz::expect_clean([&] { wdlab::summary_state(text, "0123456789abcdef"); });
 

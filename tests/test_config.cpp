@@ -90,6 +90,65 @@ TEST(Config, RangeErrorsNameTheKey) {
   }
 }
 
+// An integer is checked in the type it is stored in: nlohmann's get<int> would wrap 2^32 + 64 to
+// 64 (a d_model 64 run whose config.json says 4294967360).
+TEST(Config, IntegerBeyondItsStorageTypeNamesTheKey) {
+  const std::string d_model =
+      error_of([] { parse_run_config(with({"model.d_model=4294967360"})); });
+  EXPECT_NE(d_model.find("model.d_model: 4294967360 is out of range: at most 2147483647"),
+            std::string::npos)
+      << d_model;
+  const std::string steps = error_of([] { parse_run_config(with({"train.steps=4294967297"})); });
+  EXPECT_NE(steps.find("train.steps: 4294967297 is out of range"), std::string::npos) << steps;
+  const std::string seed = error_of([] { parse_run_config(with({"seed=-1"})); });
+  EXPECT_NE(seed.find("seed: -1 is out of range: at least 0"), std::string::npos) << seed;
+  EXPECT_EQ(parse_run_config(with({"seed=18446744073709551615"})).seed, UINT64_MAX);
+  // Widths computed from several int keys must fit an int too.
+  const std::string ffn = error_of([] { parse_run_config(with({"model.ffn_ratio=1e9"})); });
+  EXPECT_NE(ffn.find("model.ffn_ratio: the MLP width from ffn_ratio x d_model = 6.4e+10"),
+            std::string::npos)
+      << ffn;
+  const std::string qkv = error_of([] { parse_run_config(with({"model.head_dim=1000000000"})); });
+  EXPECT_NE(qkv.find("the fused QKV width (n_head + 2 n_kv_head) x head size = 12000000000 "
+                     "exceeds 2147483647"),
+            std::string::npos)
+      << qkv;
+
+  // Every integer key of the schema: 2^31 overflows an int; the 64-bit keys take it, and
+  // overflow at 2^64 - 1 (signed) or refuse -1 (unsigned).
+  const std::set<std::string> wide = {"seed", "data.language_seed", "data.train_tokens",
+                                      "data.val_tokens"};
+  const std::set<std::string> unsigned_keys = {"seed", "data.language_seed"};
+  int checked = 0;
+  for (const SectionSchema* s : config_sections()) {
+    for (const SchemaKey& k : s->keys) {
+      if (!k.value.is_number_integer()) continue;
+      const std::string key = s->dotted(k.key);
+      ++checked;
+      if (!wide.contains(key)) {
+        const std::string msg = error_of([&] { parse_run_config(with({key + "=2147483648"})); });
+        EXPECT_NE(msg.find(key + ": 2147483648 is out of range"), std::string::npos) << msg;
+        continue;
+      }
+      EXPECT_NO_THROW(parse_run_config(with({key + "=2147483648"}))) << key;
+      const std::string bad = unsigned_keys.contains(key) ? "-1" : "18446744073709551615";
+      const std::string msg = error_of([&] { parse_run_config(with({key + "=" + bad})); });
+      EXPECT_NE(msg.find(key + ": " + bad + " is out of range"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_GE(checked, 20);
+}
+
+// nlohmann's own message for 1e400 names neither the key nor the file.
+TEST(Config, NumberBeyondDoubleNamesTheKey) {
+  const std::string msg = error_of([] { with({"optim.lr=1e400"}); });
+  EXPECT_NE(msg.find("override 'optim.lr=1e400': optim.lr: the number 1e400 is out of range"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(error_of([] { with({"optim.weight_decay=-1e400"}); }).find("optim.weight_decay"),
+            std::string::npos);
+}
+
 TEST(Config, DecayRulesParseAndReject) {
   const RunConfig r = parse_run_config(with(
       {R"(optim.decay_rules=[{"kind": "embedding", "decay": false}, {"name": "*.wpe.*", "decay": true}])"}));
@@ -174,6 +233,26 @@ TEST_F(PresetFile, WrongTypeNamesJsonPath) {
   const std::string path = write("bad.json", R"({"config": {"model": {"n_layer": "two"}}})");
   const std::string msg = error_of([&] { load_preset(path); });
   EXPECT_NE(msg.find("/config/model/n_layer"), std::string::npos) << msg;
+}
+
+TEST_F(PresetFile, IntegerOrNumberOutOfRangeNamesFileAndKey) {
+  const std::string big = write("big.json", R"({"config": {"model": {"d_model": 4294967360}}})");
+  const std::string msg =
+      error_of([&] { parse_run_config(resolve_config(load_preset(big), "", {})); });
+  EXPECT_NE(msg.find("model.d_model: 4294967360 is out of range"), std::string::npos) << msg;
+
+  const std::string huge =
+      write("huge.json", R"({"scales": {"tiny": {"optim": {"lr": 1e400}}}, "config": {}})");
+  const std::string overflow = error_of([&] { load_preset(huge); });
+  EXPECT_NE(overflow.find(huge + ": /scales/tiny/optim/lr: the number 1e400 is out of range"),
+            std::string::npos)
+      << overflow;
+  const std::string in_list = write("list.json", R"({"notes": "", "config": {"optim": {
+      "decay_rules": [{"kind": "bias", "decay": false}, {"name": "x", "decay": 1e999}]}}})");
+  const std::string list_msg = error_of([&] { load_preset(in_list); });
+  EXPECT_NE(list_msg.find(in_list + ": /config/optim/decay_rules/1/decay: the number 1e999"),
+            std::string::npos)
+      << list_msg;
 }
 
 TEST_F(PresetFile, MissingFileAndUnknownPresetAndScale) {

@@ -2,6 +2,9 @@
 // against independent computations and against samples) and of the token datasets.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -576,6 +579,31 @@ TEST_F(TextDataset, Errors) {
     EXPECT_NE(error_message([&] { load_text_dataset(small, f, 4); }).find("val_fraction"),
               std::string::npos);
   }
+}
+
+// A device or a FIFO never ends: read as a corpus it would hang the run. Only regular files of
+// at most kMaxTextBytes are read (text_file_size only stats the path, so a FIFO cannot block
+// this test; the CLI test opens one under a timeout).
+TEST_F(TextDataset, OnlyRegularFilesUpToTheBound) {
+  const std::string zero = error_message([] { load_text_dataset("/dev/zero", 0.1, 8); });
+  EXPECT_NE(zero.find("data.path: '/dev/zero' is not a regular file"), std::string::npos) << zero;
+
+  const std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string fifo_msg = error_message([&] { text_file_size(fifo); });
+  EXPECT_NE(fifo_msg.find("'" + fifo + "' is not a regular file"), std::string::npos) << fifo_msg;
+
+  // A sparse file one byte above the bound: refused before anything is read.
+  const std::string big = write("big.txt", "");
+  std::filesystem::resize_file(big, kMaxTextBytes + 1);
+  const std::string big_msg = error_message([&] { load_text_dataset(big, 0.1, 8); });
+  EXPECT_NE(big_msg.find(fmt::format("'{}' is {} bytes, above the byte-level loader's limit of {} "
+                                     "bytes (1 GiB)",
+                                     big, kMaxTextBytes + 1, kMaxTextBytes)),
+            std::string::npos)
+      << big_msg;
+  std::filesystem::resize_file(big, 1000);
+  EXPECT_EQ(text_file_size(big), 1000u);
 }
 
 }  // namespace

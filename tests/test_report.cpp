@@ -8,8 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
@@ -811,6 +815,63 @@ TEST(SweepResults, DeeplyNestedJsonIsUnreadableNotACrash) {
   const std::string msg = test::error_of([&] { load_sweep_results(root); });
   EXPECT_NE(msg.find("unreadable JSON"), std::string::npos) << msg;
   fs::remove_all(root);
+}
+
+// Captures what the library logs (spdlog's default logger) while alive.
+class LogCapture {
+ public:
+  LogCapture()
+      : previous_(spdlog::default_logger()),
+        sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+// A metrics line that parses but is not what a run writes is skipped with a warning naming the
+// file and the line; a summary whose numbers are not numbers makes its run not completed, never
+// averaged.
+TEST_F(ReportTest, BadMetricsLinesAndDamagedSummariesAreNamedNotAveraged) {
+  make_plan(kModesSpec);
+  for (const PlannedRun& r : plan.runs) write_run(r, "finished", modes_value(r));
+  const fs::path metrics = root / plan.runs[0].name / "metrics.jsonl";
+  std::string lines = read_text(metrics);
+  lines.insert(0, "{\"step\": \"x\", \"val_loss\": 1.0}\n{\"step\": 7, \"train_loss\": \"x\"}\n");
+  write_file_atomic(metrics, lines);
+  const fs::path summary = root / plan.runs[1].name / "summary.json";
+  json damaged = json::parse(read_text(summary));
+  damaged["final_val_loss"] = "x";
+  write_file_atomic(summary, damaged.dump());
+
+  LogCapture log;
+  const SweepResults results = load_sweep_results(root);
+  const std::string warnings = log.text();
+  EXPECT_NE(warnings.find(metrics.string() + ":1: skipped: \"step\" is \"x\", not a number"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find(metrics.string() + ":2: skipped: \"train_loss\" is \"x\""),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find(":8: skipped: not JSON"), std::string::npos) << warnings;  // torn
+  EXPECT_EQ(results.runs[0].val.step.size(), 3u);
+  EXPECT_EQ(results.runs[0].train.step.size(), 2u);
+
+  EXPECT_EQ(results.runs[1].status, "unfinished");
+  EXPECT_FALSE(results.runs[1].completed());
+  EXPECT_NE(warnings.find(summary.string() +
+                          ": \"final_val_loss\" is \"x\", not a number: counted as not completed"),
+            std::string::npos)
+      << warnings;
+  const std::vector<PresetVariants> presets = aggregate_variants(results);
+  EXPECT_EQ(presets[0].variants[0].incomplete, 1);  // runs 0 and 1 are its two seeds
+  EXPECT_EQ(presets[0].variants[0].final_val.n, 1);
+  EXPECT_NO_THROW(write_report(root));
 }
 
 TEST(SweepResults, NotASweepDirectoryIsAClearError) {

@@ -206,7 +206,7 @@ TEST_F(SafetensorsTest, ErrorsShortFileAndHeaderLength) {
             std::string::npos);
 
   std::string msg = load_error("", "");  // empty header, nothing to read: length 0, not JSON
-  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("safetensors header: malformed JSON"), std::string::npos) << msg;
 
   write_bytes(file, u64_le(1000) + small_header());
   msg = error_of([&] { read_safetensors_header(file); });
@@ -226,7 +226,15 @@ TEST_F(SafetensorsTest, ErrorsShortFileAndHeaderLength) {
 TEST_F(SafetensorsTest, ErrorsMalformedHeader) {
   const std::string data = floats_le(ramp(12, 0.0f));
   std::string msg = load_error(R"({"h.0.fc.weight": {"dtype": "F32", )", data);
-  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("safetensors header: malformed JSON"), std::string::npos) << msg;
+
+  // A number beyond double's range: nlohmann's message alone names neither file nor tensor.
+  msg = load_error(
+      R"({"h.0.fc.weight": {"dtype": "F32", "shape": [2, 1e400], "data_offsets": [0, 24]}})", data);
+  EXPECT_NE(msg.find(file.string() + ": safetensors header: /h.0.fc.weight/shape/1: the number "
+                                     "1e400 is out of range"),
+            std::string::npos)
+      << msg;
 
   msg = load_error("[1, 2]", data);
   EXPECT_NE(msg.find("not a JSON object"), std::string::npos) << msg;
@@ -307,6 +315,32 @@ TEST_F(SafetensorsTest, ErrorsBadOffsets) {
   // Data cut short.
   msg = load_error(small_header(), data.substr(0, 40));
   EXPECT_NE(msg.find("holds 40"), std::string::npos) << msg;
+}
+
+// The format carries any float, NaN and Inf included (the round trip above); a run must not
+// start from them, or it "diverges at step 1": require_finite, which --init-from applies after
+// loading, names the file and the first tensor holding one.
+TEST_F(SafetensorsTest, NonFiniteWeightsAreNamedByRequireFinite) {
+  std::vector<float> values = ramp(12, 0.0f);
+  values[7] = std::numeric_limits<float>::quiet_NaN();  // the bias, index 1
+  write_bytes(file, file_bytes(small_header(), floats_le(values)));
+  std::vector<float> params(12);
+  load_safetensors(file, table, params.data());
+  std::string msg = error_of([&] { require_finite(table, params.data(), file.string()); });
+  EXPECT_NE(msg.find(file.string() + ": tensor 'h.0.fc.bias' holds 1 non-finite value (the first, "
+                                     "nan, at index 1 of 3)"),
+            std::string::npos)
+      << msg;
+
+  params = ramp(12, 0.0f);
+  params[10] = std::numeric_limits<float>::infinity();  // the gain, index 1 and 2
+  params[11] = -std::numeric_limits<float>::infinity();
+  msg = error_of([&] { require_finite(table, params.data(), "x.safetensors"); });
+  EXPECT_NE(msg.find("x.safetensors: tensor 'h.0.ln.weight' holds 2 non-finite values (the first, "
+                     "inf, at index 1 of 3)"),
+            std::string::npos)
+      << msg;
+  EXPECT_NO_THROW(require_finite(table, ramp(12, -1.0f).data(), "x.safetensors"));
 }
 
 TEST_F(SafetensorsTest, ErrorsAgainstTheTable) {

@@ -4,9 +4,11 @@
 
 #include "test_util.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -127,6 +129,25 @@ TEST(SweepSpec, ErrorsNameTheFileAndTheJsonPath) {
   // Config rules that need the whole run (here: lr > 0) name the run.
   const std::string run = error_of([] { plan_of(kGrid, {"optim.lr=0"}); });
   EXPECT_NE(run.find("optim.lr"), std::string::npos) << run;
+}
+
+// Out of range numbers: beyond a double while parsing, beyond the key's integer type when a run
+// is resolved. Each error names the file (or argument) and the key.
+TEST(SweepSpec, NumbersOutOfRangeNameTheFileAndKey) {
+  const std::string overflow = error_of(
+      [] { spec_of(R"({"base": {"preset": "gpt2"}, "grid": {"optim.lr": [0.1, 1e400]}})"); });
+  EXPECT_NE(overflow.find("test.json: /grid/optim.lr/1: the number 1e400 is out of range"),
+            std::string::npos)
+      << overflow;
+  const std::string argument = error_of([] { plan_of(kGrid, {"optim.lr=0.1,1e400"}); });
+  EXPECT_NE(argument.find("'optim.lr=0.1,1e400'"), std::string::npos) << argument;
+  EXPECT_NE(argument.find("1e400 is out of range"), std::string::npos) << argument;
+  const std::string steps = error_of([] {
+    plan_of(
+        R"({"base": {"preset": "gpt2", "scale": "tiny"}, "grid": {"train.steps": [4294967297]}})");
+  });
+  EXPECT_NE(steps.find("test.json"), std::string::npos) << steps;
+  EXPECT_NE(steps.find("train.steps: 4294967297 is out of range"), std::string::npos) << steps;
 }
 
 TEST(SweepSpec, CommandLineReplacesAxesAndFixesValues) {
@@ -406,6 +427,19 @@ TEST_F(ResumeTest, InterruptedRunWithItsCheckpointIsResumed) {
   EXPECT_EQ(argv[2], "--resume");
 }
 
+// A summary whose numbers are not numbers was not written by a run: redone, never averaged.
+TEST_F(ResumeTest, SummaryWithANonNumberIsRedone) {
+  write_run(plan.runs[0].name, "finished", plan.runs[0].id);
+  json summary = {{"status", "finished"}, {"config_id", plan.runs[0].id}, {"final_val_loss", "x"}};
+  write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
+  const SweepDecisions d = decide_runs(plan, root, false);
+  EXPECT_EQ(d.runs[0].action, RunAction::run);
+  EXPECT_EQ(d.runs[0].state.damage, "\"final_val_loss\" is \"x\", not a number");
+  summary["final_val_loss"] = nullptr;  // a value the run could not compute (NaN): fine
+  write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
+  EXPECT_EQ(decide_runs(plan, root, false).runs[0].action, RunAction::skip);
+}
+
 TEST_F(ResumeTest, CompletedRunOfAnotherConfigIsAConflict) {
   write_run(plan.runs[0].name, "finished", "0123456789abcdef");
   const SweepDecisions d = decide_runs(plan, root, false);
@@ -423,6 +457,20 @@ TEST_F(ResumeTest, CompletedRunUnderAnOldNameIsMovedNotRedone) {
   EXPECT_EQ(d.runs[0].action, RunAction::move);
   EXPECT_EQ(d.runs[0].moved_from, root / plan.runs[1].name);
   EXPECT_EQ(d.runs[1].action, RunAction::move);
+}
+
+// Two sweeps in one directory would clear each other's runs; a lock that cannot be created
+// says why, before anything is written.
+TEST_F(ResumeTest, LockFileThatCannotBeCreatedSaysWhy) {
+  fs::create_directories(root / ".sweep.lock");  // a directory: open() fails with EISDIR
+  SweepOptions options;
+  options.root = root;
+  const std::string msg = error_of([&] { run_sweep(plan, options, nullptr); });
+  EXPECT_NE(msg.find((root / ".sweep.lock").string() +
+                     ": cannot create the lock file: " + std::strerror(EISDIR)),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(fs::exists(root / "sweep.json"));
 }
 
 TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
@@ -462,6 +510,45 @@ TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
     EXPECT_EQ(log, fmt::format("out {}\nerr\n", i));
   }
   fs::remove_all(dir);
+}
+
+// A child's output reaches the caller from memory even when its log cannot be written:
+// /dev/full fails every write with ENOSPC, as a full disk does.
+TEST(ProcessPool, ChildOutputSurvivesALogThatCannotBeWritten) {
+  const std::vector<ProcessJob> jobs = {
+      {{"/bin/sh", "-c", "echo starting; echo 'error: the real reason' >&2; exit 1"},
+       "/dev/full",
+       {}},
+      {{"/bin/sh", "-c", "echo 'error: no log at all' >&2; exit 2"},
+       "/nonexistent_wdlab_dir/log.txt",
+       {}}};
+  std::vector<ProcessExit> exits(2);
+  run_processes(
+      jobs, 2, nullptr, [](size_t) {}, [&](size_t i, const ProcessExit& e) { exits[i] = e; });
+  EXPECT_EQ(exits[0].code, 1);
+  EXPECT_EQ(exits[0].output_tail, "starting\nerror: the real reason\n");
+  EXPECT_EQ(last_output_line(exits[0]), "error: the real reason");
+  EXPECT_EQ(exits[0].log_error, std::strerror(ENOSPC));
+  EXPECT_EQ(last_output_line(exits[1]), "error: no log at all");
+  EXPECT_EQ(exits[1].log_error, std::strerror(ENOENT));
+}
+
+// More output than a pipe holds: all of it reaches the log, the last bytes stay in memory.
+TEST(ProcessPool, LongOutputIsLoggedWholeAndItsTailKept) {
+  const fs::path log = fs::temp_directory_path() / "wdlab_pool_long.log";
+  ProcessExit exit;
+  run_processes(
+      {{{"/usr/bin/seq", "30000"}, log, {}}}, 1, nullptr, [](size_t) {},
+      [&](size_t, const ProcessExit& e) { exit = e; });
+  std::string expected;
+  for (int i = 1; i <= 30000; ++i) expected += std::to_string(i) + "\n";
+  std::ifstream in(log);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()),
+            expected);
+  EXPECT_EQ(exit.output_tail, expected.substr(expected.size() - kOutputTailBytes));
+  EXPECT_EQ(last_output_line(exit), "30000");
+  EXPECT_EQ(exit.log_error, "");
+  fs::remove(log);
 }
 
 TEST(ProcessPool, StopRequestForwardsTheSignalAndStartsNothingNew) {

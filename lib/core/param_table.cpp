@@ -1,5 +1,7 @@
 #include "core/param_table.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace wdlab {
@@ -54,6 +56,20 @@ std::optional<size_t> ParamTable::find(std::string_view name) const {
     if (rows_[i].name == name) return i;
   }
   return std::nullopt;
+}
+
+void require_finite(const ParamTable& table, const float* params, const std::string& source) {
+  for (const ParamInfo& p : table) {
+    const float* w = params + p.offset;
+    size_t count = 0, first = 0;
+    for (size_t i = 0; i < p.numel; ++i) {
+      if (!std::isfinite(w[i]) && count++ == 0) first = i;
+    }
+    WD_CHECK(count == 0,
+             "{}: tensor '{}' holds {} non-finite value{} (the first, {}, at index {} of {}); "
+             "weights must be finite numbers",
+             source, p.name, count, count == 1 ? "" : "s", w[first], first, p.numel);
+  }
 }
 
 }  // namespace wdlab

@@ -65,4 +65,9 @@ class ParamTable {
   size_t total_ = 0;
 };
 
+// Throws wdlab::Error unless every value of every tensor is finite, naming the first tensor that
+// holds a NaN or Inf, how many it holds and where the first is; `source` (a checkpoint's path)
+// prefixes the message.
+void require_finite(const ParamTable& table, const float* params, const std::string& source);
+
 }  // namespace wdlab

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "core/error.h"
 #include "data/synthetic_language.h"
@@ -104,17 +103,39 @@ TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uin
   return data;
 }
 
+uint64_t text_file_size(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);  // follows symlinks
+  WD_CHECK(status.type() != fs::file_type::not_found, "data.path: cannot open '{}': no such file",
+           path);
+  WD_CHECK(!ec, "data.path: cannot open '{}': {}", path, ec.message());
+  WD_CHECK(status.type() != fs::file_type::directory, "data.path: '{}' is a directory, not a file",
+           path);
+  WD_CHECK(status.type() == fs::file_type::regular,
+           "data.path: '{}' is not a regular file (a device, FIFO or socket); data.source=text "
+           "reads a regular file",
+           path);
+  const uint64_t size = fs::file_size(path, ec);
+  WD_CHECK(!ec, "data.path: cannot read the size of '{}': {}", path, ec.message());
+  WD_CHECK(size <= kMaxTextBytes,
+           "data.path: '{}' is {} bytes, above the byte-level loader's limit of {} bytes (1 GiB)",
+           path, size, kMaxTextBytes);
+  return size;
+}
+
 TokenDataset load_text_dataset(const std::string& path, double val_fraction, int T) {
   WD_CHECK(val_fraction > 0.0 && val_fraction < 1.0,
            "data.val_fraction: must be in (0, 1), got {} (dataset '{}')", val_fraction, path);
   WD_CHECK(T >= 1, "load_text_dataset: window length T must be positive, got {}", T);
-  std::error_code ec;
-  WD_CHECK(!std::filesystem::is_directory(path, ec), "data.path: '{}' is a directory, not a file",
-           path);
+  const uint64_t size = text_file_size(path);
   std::ifstream in(path, std::ios::binary);
   WD_CHECK(in.is_open(), "data.path: cannot open '{}': {}", path, std::strerror(errno));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  WD_CHECK(!in.bad(), "data.path: error reading '{}'", path);
+  // Exactly the bytes stat() reported: a file that grows meanwhile is not read on and on.
+  std::vector<char> bytes(size);
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  WD_CHECK(static_cast<uint64_t>(in.gcount()) == size,
+           "data.path: error reading '{}': got {} of its {} bytes", path, in.gcount(), size);
 
   const size_t n = bytes.size();
   const size_t n_val = static_cast<size_t>(std::llround(static_cast<double>(n) * val_fraction));

@@ -56,7 +56,15 @@ struct SyntheticLanguageOptions;
 TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uint64_t language_seed,
                                     size_t train_tokens, size_t val_tokens, int T);
 
-// Byte-level dataset from a file; errors name the file (missing, unreadable, too short).
+// The byte-level loader reads at most this many bytes: 1 GiB (each byte becomes a 4-byte token).
+inline constexpr uint64_t kMaxTextBytes = uint64_t{1} << 30;
+
+// The size of a text dataset file, checked: a regular file (a device such as /dev/zero or a FIFO
+// would be read forever) of at most kMaxTextBytes. Errors name the file and what is allowed.
+uint64_t text_file_size(const std::string& path);
+
+// Byte-level dataset from a file; errors name the file (missing, not a regular file, above
+// kMaxTextBytes, unreadable, too short).
 TokenDataset load_text_dataset(const std::string& path, double val_fraction, int T);
 
 }  // namespace wdlab

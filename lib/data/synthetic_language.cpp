@@ -228,6 +228,14 @@ SyntheticLanguage::SyntheticLanguage(SyntheticLanguageOptions options, uint64_t 
   for (int j = 0; j < k; ++j) prefix_entropies_[j] = joint_entropy[j + 1] - joint_entropy[j];
 }
 
+double SyntheticLanguage::build_bytes(const SyntheticLanguageOptions& o) {
+  const double V = o.vocab_size, k = o.order, R = o.rank;
+  const double states = std::pow(V, k);
+  // probs_; row_sums_, row_entropy, stationary_, next and marginal (all alive at the end); A;
+  // E and U.
+  return 4.0 * states * V + 5.0 * 8.0 * states + 8.0 * k * V * V + 8.0 * (k + 1) * V * R;
+}
+
 double SyntheticLanguage::window_floor(int T) const {
   WD_CHECK(T >= 1, "window_floor: T must be at least 1, got {}", T);
   const int k = options_.order;

@@ -39,6 +39,11 @@ class SyntheticLanguage {
  public:
   SyntheticLanguage(SyntheticLanguageOptions options, uint64_t seed);
 
+  // Bytes a language of these options holds while it is built, at the peak: the transition
+  // table (float), five per-context vectors (double) and the score tables. For estimating a
+  // run's memory before building anything; options need not be valid (no overflow, no throw).
+  static double build_bytes(const SyntheticLanguageOptions& options);
+
   int vocab_size() const { return options_.vocab_size; }
   int order() const { return options_.order; }
 

@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
-#include "io/json_depth.h"
+#include "io/json_text.h"
 
 namespace wdlab {
 namespace {
@@ -92,21 +92,11 @@ SafetensorsHeader parse_header(const std::string& file, const std::string& text,
   // nlohmann keeps the last of duplicate keys silently; the format forbids them.
   std::set<std::string> keys;
   std::string duplicate;
-  auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 &&
-        !keys.insert(parsed.get<std::string>()).second && duplicate.empty()) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
+  auto on_key = [&](int depth, const std::string& key) {
+    if (depth == 1 && !keys.insert(key).second && duplicate.empty()) duplicate = key;
   };
-  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: safetensors header nested deeper than {} levels",
-           file, kMaxJsonDepth);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text, on_event);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for "1e400"
-    fail("{}: safetensors header is not valid JSON: {}", file, e.what());
-  }
+  const nlohmann::json header =
+      parse_json<nlohmann::json>(text, file + ": safetensors header", on_key);
   WD_CHECK(header.is_object(), "{}: safetensors header is not a JSON object", file);
   WD_CHECK(duplicate.empty(), "{}: safetensors header names '{}' twice", file, duplicate);
 

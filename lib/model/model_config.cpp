@@ -1,6 +1,8 @@
 #include "model/model_config.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "core/error.h"
 
@@ -85,11 +87,25 @@ void validate(const ModelConfig& c) {
            c.head_dim);
   WD_CHECK(c.n_kv_head >= 0 && c.n_head % c.kv_heads() == 0,
            "model.n_kv_head: {} must divide model.n_head = {} (0 = n_head)", c.n_kv_head, c.n_head);
+  // Widths derived from several keys are ints as well: refuse what would wrap around.
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  const int64_t qkv_width = (int64_t{c.n_head} + 2 * int64_t{c.kv_heads()}) * c.head_size();
+  WD_CHECK(qkv_width <= kIntMax,
+           "model.head_dim, model.n_head, model.n_kv_head: the fused QKV width (n_head + 2 "
+           "n_kv_head) x head size = {} exceeds {}",
+           qkv_width, kIntMax);
   WD_CHECK(c.positions != PositionKind::rope || c.head_size() % 2 == 0,
            "model.head_dim: rotary positions need an even head size, got {}", c.head_size());
   WD_CHECK(c.ffn_ratio > 0.0, "model.ffn_ratio: must be positive, got {}", c.ffn_ratio);
   WD_CHECK(c.ffn_multiple_of >= 1, "model.ffn_multiple_of: must be at least 1, got {}",
            c.ffn_multiple_of);
+  // ffn_hidden() computes ffn_ratio x d_model (two_thirds: twice that, before / 3) and rounds
+  // up to ffn_multiple_of, in int.
+  const double ffn_wide = c.ffn_ratio * c.d_model * (c.ffn_rule == FfnRule::two_thirds ? 2 : 1);
+  WD_CHECK(ffn_wide + c.ffn_multiple_of <= static_cast<double>(kIntMax),
+           "model.ffn_ratio: the MLP width from ffn_ratio x d_model = {:g} (and "
+           "model.ffn_multiple_of = {}) exceeds {}",
+           c.ffn_ratio * c.d_model, c.ffn_multiple_of, kIntMax);
   WD_CHECK(c.ffn_hidden() >= 1, "model.ffn_ratio: gives an empty MLP at d_model = {}", c.d_model);
   WD_CHECK(c.norm_eps > 0.0, "model.norm_eps: must be positive, got {}", c.norm_eps);
   WD_CHECK(c.norm == NormKind::layernorm || !c.norm_bias,

@@ -1,5 +1,7 @@
 #include "report/sweep_results.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -20,6 +22,19 @@ json read_json(const fs::path& file) {
   std::stringstream text;
   text << in.rdbuf();
   return parse_result_json(text.str());
+}
+
+// Why a parsed metrics line is not one a run writes, or "". A run writes an object with a
+// numeric "step" whose other values are numbers, null (not finite) or true/false ("diverged").
+std::string row_problem(const json& row) {
+  if (!row.is_object()) return "not a JSON object";
+  if (!row.contains("step")) return "no \"step\"";
+  for (auto it = row.begin(); it != row.end(); ++it) {
+    const bool fits =
+        it->is_number() || (it.key() != "step" && (it->is_null() || it->is_boolean()));
+    if (!fits) return fmt::format("\"{}\" is {}, not a number", it.key(), it->dump());
+  }
+  return "";
 }
 
 }  // namespace
@@ -53,20 +68,24 @@ json RunResult::config_value(const std::string& dotted_key) const {
 
 std::map<std::string, Curve> read_curves(const fs::path& metrics) {
   std::ifstream in(metrics);
-  return parse_curves(in);
+  return parse_curves(in, metrics.string());
 }
 
-std::map<std::string, Curve> parse_curves(std::istream& in) {
+std::map<std::string, Curve> parse_curves(std::istream& in, const std::string& where) {
   std::map<std::string, Curve> curves;
   std::string line;
-  while (std::getline(in, line)) {
+  for (size_t line_no = 1; std::getline(in, line); ++line_no) {
     json row;
     try {
       row = json::parse(line);
     } catch (const json::exception&) {
-      continue;  // a torn last line
+      spdlog::warn("{}:{}: skipped: not JSON (a torn last line?)", where, line_no);
+      continue;
     }
-    if (!row.is_object() || !row.contains("step") || !row["step"].is_number()) continue;
+    if (const std::string problem = row_problem(row); !problem.empty()) {
+      spdlog::warn("{}:{}: skipped: {}", where, line_no, problem);
+      continue;
+    }
     const double step = row["step"].get<double>();
     for (auto it = row.begin(); it != row.end(); ++it) {
       if (it.key() == "step" || !it->is_number()) continue;
@@ -115,6 +134,9 @@ SweepResults load_sweep_results(const fs::path& root) {
         continue;
       case RunState::unfinished:
         run.status = s.status == "interrupted" ? "interrupted" : "unfinished";
+        if (!s.damage.empty())
+          spdlog::warn("{}: {}: counted as not completed", (dir / "summary.json").string(),
+                       s.damage);
         break;
     }
     if (s.state == RunState::missing) continue;

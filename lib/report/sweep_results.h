@@ -55,7 +55,9 @@ struct SweepResults {
   std::vector<RunResult> runs;  // parallel to plan.runs
 };
 
-// Throws when root holds no sweep.json. Torn or malformed metrics lines are skipped.
+// Throws when root holds no sweep.json. Torn or malformed metrics lines are skipped with a
+// warning naming the file and line; a summary.json that is not what a run writes makes its run
+// "unfinished" (run_state.h), also with a warning.
 SweepResults load_sweep_results(const std::filesystem::path& root);
 
 // A result file's JSON (sweep.json, config.json, summary.json), or null when it is torn or not
@@ -65,7 +67,8 @@ nlohmann::json parse_result_json(const std::string& text);
 Curve read_curve(const std::filesystem::path& metrics, const std::string& key);
 // Every numeric key but "step", one read of the file.
 std::map<std::string, Curve> read_curves(const std::filesystem::path& metrics);
-// The same on metrics.jsonl's lines read from `in`.
-std::map<std::string, Curve> parse_curves(std::istream& in);
+// The same on metrics.jsonl's lines read from `in`; `where` names them in warnings about lines
+// that are skipped.
+std::map<std::string, Curve> parse_curves(std::istream& in, const std::string& where);
 
 }  // namespace wdlab

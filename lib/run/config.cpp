@@ -70,8 +70,7 @@ RunConfig parse_run_config(const json& c) {
   r.name = top.get<std::string>("name");
   r.preset = top.get<std::string>("preset");
   r.scale = top.get<std::string>("scale");
-  WD_CHECK(top.get<int64_t>("seed") >= 0, "seed: must be non-negative");
-  r.seed = top.get<uint64_t>("seed");
+  r.seed = top.get<uint64_t>("seed");  // a negative seed is out of range
   r.model = parse_model_config(c);
   r.data = parse_data_config(c, r.model.block_size);
   r.train = parse_train_config(c);

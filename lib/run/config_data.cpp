@@ -33,8 +33,7 @@ DataConfig parse_data_config(const json& config, int block_size) {
   r.val_fraction = d.get<double>("val_fraction");
   WD_CHECK(r.val_fraction > 0.0 && r.val_fraction < 1.0,
            "data.val_fraction: must be in (0, 1), got {}", r.val_fraction);
-  WD_CHECK(d.get<int64_t>("language_seed") >= 0, "data.language_seed: must be non-negative");
-  r.language_seed = d.get<uint64_t>("language_seed");
+  r.language_seed = d.get<uint64_t>("language_seed");  // a negative seed is out of range
   const int64_t train_tokens = d.get<int64_t>("train_tokens");
   const int64_t val_tokens = d.get<int64_t>("val_tokens");
   WD_CHECK(train_tokens > block_size,

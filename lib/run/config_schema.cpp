@@ -91,6 +91,22 @@ const json& SectionReader::at(std::string_view key) const {
   return section_.at(pointer_of(key));
 }
 
+void SectionReader::check_integer(std::string_view key, int64_t lo, uint64_t hi) const {
+  const json& v = at(key);
+  WD_CHECK(v.is_number_integer() || v.is_number_unsigned(), "{}: expected an integer, got {}",
+           dotted(key), type_name(v));
+  // Positive values parse as unsigned, negative ones as signed: compare each in its own type.
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    WD_CHECK(u <= hi, "{}: {} is out of range: at most {}", dotted(key), u, hi);
+    return;
+  }
+  const int64_t i = v.get<int64_t>();
+  WD_CHECK(i >= lo, "{}: {} is out of range: at least {}", dotted(key), i, lo);
+  WD_CHECK(i < 0 || static_cast<uint64_t>(i) <= hi, "{}: {} is out of range: at most {}",
+           dotted(key), i, hi);
+}
+
 std::string SectionReader::dotted(std::string_view key) const {
   return join_dotted(name_, key);
 }

@@ -1,7 +1,9 @@
 // The run config's schema machinery, shared by its sections (config_model, config_data,
 // config_train, config_optim): a section lists its keys, each with its default and one line of
 // documentation, and reads its part of a resolved config back with errors that name the dotted
-// key. The default's JSON type is the key's type: 1.0 makes a number, 1 an integer.
+// key. The default's JSON type is the key's type: 1.0 makes a number, 1 an integer. An integer
+// is range-checked in the C++ type it is read into (get<int>), so 4294967360 is an error, never
+// a silent 64.
 //
 //   const SectionSchema& s = train_schema();       // {"train", {{"steps", 300, "..."}, ...}}
 //   SectionReader r(config, "train");
@@ -9,9 +11,12 @@
 //   DecayMode m = r.choice<DecayMode>("decay_mode", {{"none", DecayMode::none}, ...});
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -55,8 +60,12 @@ class SectionReader {
   SectionReader(const nlohmann::json& config, std::string section);
 
   const nlohmann::json& at(std::string_view key) const;  // dotted key within the section
+  // Integers must fit T: nlohmann's own get<int> would wrap 2^32 + 64 to 64.
   template <typename T>
   T get(std::string_view key) const {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      check_integer(key, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    }
     return at(key).get<T>();
   }
   // A string key naming one of `options`; errors list them.
@@ -73,6 +82,9 @@ class SectionReader {
   std::string dotted(std::string_view key) const;
 
  private:
+  // Throws unless the key holds an integer in [lo, hi], naming the key and the bound it passes.
+  void check_integer(std::string_view key, int64_t lo, uint64_t hi) const;
+
   const nlohmann::json& section_;
   std::string name_;
 };

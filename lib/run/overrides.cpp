@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/json_depth.h"
+#include "io/json_text.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -56,8 +57,10 @@ void apply_override(json& config, const std::string& assignment) {
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::exception&) {
-    value = text;  // a bare word (or a number out of range, "1e400"): a string
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word: a string
+  } catch (const json::out_of_range& e) {
+    fail("override '{}': {}: {}", assignment, key, number_out_of_range(e));
   }
   if (def->is_string() && !value.is_string()) value = text;
   WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,

@@ -2,11 +2,12 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
-#include "io/json_depth.h"
+#include "io/json_text.h"
 #include "run/config.h"
 
 namespace wdlab {
@@ -72,14 +73,7 @@ std::vector<std::string> list_presets() {
 
 json parse_preset(const std::string& text, const std::string& where,
                   const std::string& default_name) {
-  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
-           kMaxJsonDepth);
-  json preset;
-  try {
-    preset = json::parse(text);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for "1e400"
-    fail("{}: malformed JSON: {}", where, e.what());
-  }
+  json preset = parse_json<json>(text, where);
   WD_CHECK(preset.is_object(), "{}: expected a JSON object at the top level", where);
   static const json allowed = {
       {"name", ""},  {"description", ""},        {"published", json::object()},

@@ -70,6 +70,8 @@ void Trainer::resume_from(const std::filesystem::path& run_dir) {
 void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
   WD_CHECK(!resume_, "--resume and --init-from exclude each other");
   load_safetensors(checkpoint, model_->table(), model_->params().data());
+  // A NaN or Inf would only show up as a divergence at step 1: refuse it here, by name.
+  require_finite(model_->table(), model_->params().data(), checkpoint.string());
   init_from_ = checkpoint.string();
 }
 

@@ -37,8 +37,8 @@ class Trainer {
   // with the same thread count (timings aside).
   void resume_from(const std::filesystem::path& run_dir);
 
-  // Replaces the initial weights with a checkpoint's (safetensors, the table's names and shapes).
-  // Call before run(); errors name the file and tensor.
+  // Replaces the initial weights with a checkpoint's (safetensors, the table's names and shapes,
+  // every value finite). Call before run(); errors name the file and tensor.
   void load_initial_weights(const std::filesystem::path& checkpoint);
   // Also write the final weights to <run_dir>/model.safetensors, with the resolved config, the
   // step and wdlab's version in its metadata.

@@ -1,6 +1,7 @@
 #include "sweep/process_pool.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,8 @@
 #include <cstring>
 #include <exception>
 #include <map>
-#include <thread>
+#include <memory>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -22,7 +24,8 @@ namespace wdlab {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// How often finished children are looked for; a run lasts seconds, so this costs nothing.
+// How often finished children are looked for (output wakes the pool earlier); a run lasts
+// seconds, so this costs nothing.
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
 
 std::vector<std::string> child_environment(
@@ -45,15 +48,88 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-pid_t spawn(const ProcessJob& job) {
+// A running child's output: the read end of its stdout/stderr pipe, the log file it is copied
+// to, and the tail kept in memory.
+struct ChildOutput {
+  int pipe = -1;
+  int log = -1;
+  std::string tail;
+  std::string log_error;
+
+  ChildOutput(const std::filesystem::path& file, bool append_to_file) {
+    log = ::open(file.c_str(),
+                 O_WRONLY | O_CREAT | O_CLOEXEC | (append_to_file ? O_APPEND : O_TRUNC), 0644);
+    if (log < 0) log_error = std::strerror(errno);
+  }
+  ~ChildOutput() {
+    if (pipe >= 0) ::close(pipe);
+    if (log >= 0) ::close(log);
+  }
+  ChildOutput(const ChildOutput&) = delete;
+  ChildOutput& operator=(const ChildOutput&) = delete;
+
+  void append(const char* data, size_t n) {
+    tail.append(data, n);
+    if (tail.size() > kOutputTailBytes) tail.erase(0, tail.size() - kOutputTailBytes);
+    while (log >= 0 && n > 0) {
+      const ssize_t w = ::write(log, data, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {  // the disk is full, say: keep going without the log
+        log_error = std::strerror(w < 0 ? errno : ENOSPC);
+        ::close(log);
+        log = -1;
+        break;
+      }
+      data += w;
+      n -= static_cast<size_t>(w);
+    }
+  }
+
+  // Copies what is in the pipe now. Returns false once the output has ended (or cannot be read).
+  bool drain() {
+    char buffer[1 << 16];
+    while (pipe >= 0) {
+      const ssize_t n = ::read(pipe, buffer, sizeof buffer);
+      if (n > 0) {
+        append(buffer, static_cast<size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+      }
+    }
+    return false;
+  }
+};
+
+// Waits up to `timeout` for output from any of the children and copies what arrived.
+void wait_for_output(const std::vector<ChildOutput*>& outputs, std::chrono::milliseconds timeout) {
+  std::vector<pollfd> fds;
+  for (const ChildOutput* o : outputs) {
+    if (o->pipe >= 0) fds.push_back({o->pipe, POLLIN, 0});
+  }
+  if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return;
+  for (ChildOutput* o : outputs) {
+    if (o->pipe >= 0 && !o->drain()) {
+      ::close(o->pipe);  // ended; what a child writes later would have nowhere to go anyway
+      o->pipe = -1;
+    }
+  }
+}
+
+// Starts the job with stdout and stderr on a pipe read into `output`.
+pid_t spawn(const ProcessJob& job, ChildOutput& output) {
   WD_CHECK(!job.argv.empty(), "process pool: a job without a program");
+  int ends[2];
+  WD_CHECK(::pipe2(ends, O_CLOEXEC) == 0, "cannot start {}: no pipe for its output: {}",
+           job.argv[0], std::strerror(errno));
+  output.pipe = ends[0];
+  ::fcntl(ends[0], F_SETFL, O_NONBLOCK);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, job.log.c_str(),
-                                   O_WRONLY | O_CREAT | (job.append_log ? O_APPEND : O_TRUNC),
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_adddup2(&actions, ends[1], 1);  // dup2 clears O_CLOEXEC on 1 and 2
+  posix_spawn_file_actions_adddup2(&actions, ends[1], 2);
 
   // The child starts with default dispositions and nothing blocked, whatever ours are.
   posix_spawnattr_t attr;
@@ -75,6 +151,7 @@ pid_t spawn(const ProcessJob& job) {
   const int rc = posix_spawn(&pid, job.argv[0].c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  ::close(ends[1]);  // the child's copies are the only writers left: its exit ends the output
   WD_CHECK(rc == 0, "cannot start {} (log {}): {}", job.argv[0], job.log.string(),
            std::strerror(rc));
   return pid;
@@ -89,6 +166,7 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
   struct Running {
     size_t job;
     Clock::time_point started;
+    std::unique_ptr<ChildOutput> output;
   };
   std::map<pid_t, Running> running;
   size_t next = 0;
@@ -107,7 +185,9 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
            running.size() < static_cast<size_t>(max_parallel)) {
       try {
         before_start(next);
-        running[spawn(jobs[next])] = {next, Clock::now()};
+        auto output = std::make_unique<ChildOutput>(jobs[next].log, jobs[next].append_log);
+        const pid_t pid = spawn(jobs[next], *output);
+        running[pid] = {next, Clock::now(), std::move(output)};
       } catch (...) {
         error = std::current_exception();
         break;
@@ -134,15 +214,32 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
         e.code = -1;  // lost track of the child: count it as a failure
         e.exited = true;
       }
+      ChildOutput& output = *it->second.output;
+      output.drain();  // the rest: a child that has exited has all its output in the pipe
+      e.output_tail = std::move(output.tail);
+      e.log_error = std::move(output.log_error);
       const size_t job = it->second.job;
       it = running.erase(it);
       on_exit(job, e);
       reaped = true;
     }
-    if (!reaped) std::this_thread::sleep_for(kPollInterval);
+    if (!reaped) {
+      std::vector<ChildOutput*> outputs;
+      for (auto& [pid, r] : running) outputs.push_back(r.output.get());
+      wait_for_output(outputs, kPollInterval);
+    }
   }
   if (error) std::rethrow_exception(error);
   return jobs.size() - next;
+}
+
+std::string last_output_line(const ProcessExit& e) {
+  std::string_view text = e.output_tail;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.remove_suffix(1);
+  if (text.empty()) return "(no output)";
+  const size_t newline = text.find_last_of('\n');
+  return std::string(newline == std::string_view::npos ? text : text.substr(newline + 1));
 }
 
 std::string describe(const ProcessExit& e) {

@@ -1,7 +1,9 @@
 // Runs child processes, at most `max_parallel` at once, each with stdout and stderr going to its
-// own log file. A stop request (a signal caught by the caller, counted in StopRequest) stops new
-// launches and forwards the signal to the running children; a second request sends SIGKILL.
-// Returns once every started child has been reaped.
+// own log file. The output passes through a pipe that the pool copies to the log, keeping the
+// last few KB in memory: when the log cannot be written (a full disk), the child's own last words
+// still reach the caller. A stop request (a signal caught by the caller, counted in StopRequest)
+// stops new launches and forwards the signal to the running children; a second request sends
+// SIGKILL. Returns once every started child has been reaped.
 //
 //   StopRequest stop;                       // the CLI's SIGINT/SIGTERM handler calls request()
 //   run_processes(jobs, 2, &stop,
@@ -24,11 +26,16 @@ struct ProcessJob {
   bool append_log = false;                               // append to the log instead
 };
 
+// How much of a child's output is kept in memory.
+inline constexpr size_t kOutputTailBytes = 4096;
+
 struct ProcessExit {
   bool exited = false;  // normal exit; else killed by `signal`
   int code = 0;
   int signal = 0;
   double seconds = 0.0;
+  std::string output_tail;  // the last kOutputTailBytes of stdout and stderr, as written
+  std::string log_error;    // why the log file could not be (fully) written; "" if it was
 };
 
 // Async-signal-safe: request() only touches lock-free atomics.
@@ -49,5 +56,7 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
                      const std::function<void(size_t, const ProcessExit&)>& on_exit);
 
 std::string describe(const ProcessExit& e);
+// The last non-empty line of a child's output tail, or "(no output)".
+std::string last_output_line(const ProcessExit& e);
 
 }  // namespace wdlab

@@ -3,20 +3,47 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace wdlab {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The string values of a summary; every other value is a number, or null where the run had no
+// finite value (JSON has no NaN) or the quantity does not apply (decay_budget of coupled L2).
+bool is_text_key(const std::string& key) {
+  return key == "status" || key == "config_id" || key == "wdlab_version";
+}
+
+// Why a parsed summary is not one a run writes, or "".
+std::string damage_of(const nlohmann::json& summary) {
+  if (!summary.is_object()) return "not a JSON object";
+  for (auto it = summary.begin(); it != summary.end(); ++it) {
+    if (is_text_key(it.key())) {
+      if (!it->is_string()) return fmt::format("\"{}\" is not a string", it.key());
+    } else if (!it->is_number() && !it->is_null()) {
+      return fmt::format("\"{}\" is {}, not a number", it.key(), it->dump());
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 RunDirState summary_state(const std::string& summary_text, const std::string& expected_id) {
-  RunDirState s{RunState::unfinished, "", ""};
+  RunDirState s{RunState::unfinished, "", "", ""};
+  nlohmann::json summary;
   try {
-    const nlohmann::json summary = nlohmann::json::parse(summary_text);
-    s.status = summary.value("status", std::string());
-    s.id = summary.value("config_id", std::string());
+    summary = nlohmann::json::parse(summary_text);
   } catch (const nlohmann::json::exception&) {
     return s;  // torn or foreign file: not a completed run
   }
+  s.damage = damage_of(summary);
+  if (!s.damage.empty()) return s;
+  s.status = summary.value("status", std::string());
+  s.id = summary.value("config_id", std::string());
   if (s.status == "finished" || s.status == "diverged")
     s.state = s.id == expected_id ? RunState::done : RunState::foreign;
   return s;
@@ -24,9 +51,9 @@ RunDirState summary_state(const std::string& summary_text, const std::string& ex
 
 RunDirState inspect_run_dir(const fs::path& dir, const std::string& expected_id) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return {RunState::missing, "", ""};
+  if (!fs::is_directory(dir, ec)) return {RunState::missing, "", "", ""};
   std::ifstream in(dir / "summary.json");
-  if (!in) return {RunState::unfinished, "", ""};
+  if (!in) return {RunState::unfinished, "", "", ""};
   std::stringstream text;
   text << in.rdbuf();
   return summary_state(text.str(), expected_id);

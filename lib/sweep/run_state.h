@@ -3,7 +3,9 @@
 //
 //   done        summary.json with status finished or diverged and the expected config id
 //   foreign     a completed run of another config (the spec or overrides changed)
-//   unfinished  anything else: interrupted, killed before its summary, unreadable summary
+//   unfinished  anything else: interrupted, killed before its summary, an unreadable summary or
+//               one whose values are not what a run writes (a number that is a string: never
+//               averaged, the run is redone)
 //   missing     no directory
 //
 //   if (inspect_run_dir(root / run.name, run.id).state != RunState::done) ...run it...
@@ -20,6 +22,7 @@ struct RunDirState {
   RunState state = RunState::missing;
   std::string status;  // summary.json's status, if readable
   std::string id;      // summary.json's config_id, if readable
+  std::string damage;  // why a readable summary.json does not count ("" if it is well formed)
 };
 
 RunDirState inspect_run_dir(const std::filesystem::path& dir, const std::string& expected_id);

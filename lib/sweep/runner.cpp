@@ -6,8 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
@@ -33,7 +35,7 @@ class RootLock {
   explicit RootLock(const fs::path& root) {
     const fs::path file = root / ".sweep.lock";
     fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    WD_CHECK(fd_ >= 0, "{}: cannot create the lock file", file.string());
+    WD_CHECK(fd_ >= 0, "{}: cannot create the lock file: {}", file.string(), std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd_);
       fail("{}: another `wdlab sweep` is running in this directory", root.string());
@@ -46,15 +48,6 @@ class RootLock {
  private:
   int fd_ = -1;
 };
-
-std::string last_line(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
-  }
-  return last.empty() ? "(empty log)" : last;
-}
 
 void clear_dir(const fs::path& dir) {
   std::error_code ec;
@@ -87,12 +80,14 @@ std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
     std::vector<std::string> argv = {options.executable, "run",
                                      "--resume",         dir.string(),
                                      "--threads",        std::to_string(options.threads)};
+    if (options.allow_large) argv.push_back("--allow-large");
     argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
     return argv;
   }
   std::vector<std::string> argv = {
       options.executable, "run",   "--preset",   run.preset,  "--scale",
       run.scale,          "--out", dir.string(), "--threads", std::to_string(options.threads)};
+  if (options.allow_large) argv.push_back("--allow-large");
   argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
   return argv;
 }
@@ -198,7 +193,9 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
     } else {
       ++out.failed;
       run_seconds += e.seconds;
-      what = fmt::format("FAILED ({}): {}", describe(e), last_line(dir / "log.txt"));
+      // The child's own last line, from memory: its log.txt may be what could not be written.
+      what = fmt::format("FAILED ({}): {}", describe(e), last_output_line(e));
+      if (!e.log_error.empty()) what += fmt::format(" (log.txt not written: {})", e.log_error);
     }
     const int done = out.already_done + out.finished + out.diverged;
     const int completed = out.finished + out.diverged + out.failed;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "io/json_depth.h"
+#include "io/json_text.h"
 #include "run/config.h"
 #include "sweep/references.h"
 
@@ -179,14 +180,17 @@ void check_no_key_twice(const SweepSpec& spec, const std::string& where) {
   }
 }
 
-std::vector<json> parse_values(const std::string& text) {
+// The values of one command-line argument; `argument` (key=values) is for messages.
+std::vector<json> parse_values(const std::string& text, const std::string& argument) {
   if (text.empty()) return {json("")};
   const char c = text.front();
-  auto parse_one = [](const std::string& t) {
+  auto parse_one = [&](const std::string& t) {
     try {
       return json::parse(t);
-    } catch (const json::exception&) {  // not JSON, or a number out of range ("1e400")
+    } catch (const json::parse_error&) {  // not JSON: a bare word
       return json(t);
+    } catch (const json::out_of_range& e) {
+      fail("command line '{}': {}", argument, number_out_of_range(e));
     }
   };
   if (c == '[' || c == '{' || c == '"') return {parse_one(text)};
@@ -219,14 +223,7 @@ std::string override_text(const json& value) {
 
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
                            const std::string& default_name) {
-  WD_CHECK(json_depth(text) <= kMaxJsonDepth, "{}: JSON nested deeper than {} levels", where,
-           kMaxJsonDepth);
-  ojson j;
-  try {
-    j = ojson::parse(text);
-  } catch (const ojson::exception& e) {  // parse_error, or out_of_range for "1e400"
-    fail("{}: malformed JSON: {}", where, e.what());
-  }
+  const ojson j = parse_json<ojson>(text, where);
   if (!j.is_object()) spec_fail(where, "", "expected a JSON object");
   static const std::set<std::string> allowed = {
       "name",  "description",     "base",     "grid",        "zip",
@@ -324,7 +321,10 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     const ojson list = s.is_array() ? s : ojson::array({s});
     if (list.empty()) spec_fail(where, "/seeds", "empty list");
     for (size_t i = 0; i < list.size(); ++i) {
-      if (!list[i].is_number_integer() || list[i].get<int64_t>() < 0)
+      // Seeds are uint64: positive literals parse as unsigned, negative ones as signed.
+      const bool seed = list[i].is_number_unsigned() ||
+                        (list[i].is_number_integer() && list[i].get<int64_t>() >= 0);
+      if (!seed)
         spec_fail(where, s.is_array() ? child("/seeds", i) : "/seeds",
                   "expected a non-negative integer");
       f.push_back({{"seed", plain(list[i]), ""}});
@@ -374,7 +374,7 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
     std::string key = arg.substr(0, eq);
     WD_CHECK(json_depth(arg) <= kMaxJsonDepth, "'{}=...': nested deeper than {} levels", key,
              kMaxJsonDepth);
-    const std::vector<json> values = parse_values(arg.substr(eq + 1));
+    const std::vector<json> values = parse_values(arg.substr(eq + 1), arg);
     if (key == "seeds") key = "seed";
     if (key == "preset") {
       spec.presets_where = "command line: '" + arg + "'";

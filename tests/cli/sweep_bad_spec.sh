@@ -34,6 +34,8 @@ echo '{"base": {"preset": "gpt2"}, "zip": [{"optim.lr": [0.001, 0.002], "seed": 
 echo '{"base": {"preset": "no_such_preset"}}' >preset.json
 echo '{"base": {"preset": "gpt2"}, "seeds": [1], "grids": {}}' >top_key.json
 echo '{"base": {"preset": "gpt2", "scale": "tiny"}, "grid": {"optim.lr": [0]}}' >range.json
+echo '{"base": {"preset": "gpt2", "scale": "tiny"}, "grid": {"optim.lr": [1e400]}}' >overflow.json
+echo '{"base": {"preset": "gpt2", "scale": "tiny"}, "grid": {"train.steps": [4294967297]}}' >wide.json
 
 expect_error "malformed.json: malformed JSON" malformed.json
 expect_error "unknown_key.json: /grid/optim.weight_decy: " unknown_key.json
@@ -42,6 +44,9 @@ expect_error "zip.json: /zip/0/seed: " zip.json
 expect_error "preset.json: /base/preset: unknown preset 'no_such_preset'" preset.json
 expect_error "top_key.json: /grids: unknown key" top_key.json
 expect_error "optim.lr: must be positive" range.json
+expect_error "overflow.json: /grid/optim.lr/0: the number 1e400 is out of range" overflow.json
+expect_error "train.steps: 4294967297 is out of range" wide.json
+expect_error "command line 'optim.lr=1e400': the number 1e400 is out of range" good.json optim.lr=1e400
 expect_error "missing.json: no such sweep spec" missing.json
 expect_error "optim.weight_decay=abc" good.json optim.weight_decay=abc
 expect_error "'nokey': expected key=value" good.json nokey

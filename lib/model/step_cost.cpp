@@ -1,8 +1,9 @@
-#include "analytic.h"
+// The FLOP and memory formulas of one training step (step_cost.h).
+#include "model/step_cost.h"
 
 #include <algorithm>
 
-namespace wdlab::bench {
+namespace wdlab {
 namespace {
 
 struct Dims {
@@ -35,6 +36,23 @@ nlohmann::json StepMemory::to_json() const {
           {"backward_bytes", backward_bytes},
           {"attention_bytes", attention_bytes},
           {"total_bytes", total()}};
+}
+
+double parameter_count(const ModelConfig& c) {
+  const Dims d = dims(c, 1, c.block_size);
+  const double norm = c.norm == NormKind::layernorm && c.norm_bias ? 2 * d.C : d.C;
+  double block = norm + d.QW * d.C + d.C * d.OW + (c.bias ? d.QW + d.C : 0.0);
+  if (c.norm_placement == NormPlacement::sandwich) block += 2 * norm;  // after each sublayer
+  if (d.seq) block += norm;                                            // before the MLP
+  if (d.moe) {
+    block += d.E * d.C + d.E * (d.FW * d.C + d.C * d.H);  // router, experts
+  } else {
+    block += d.FW * d.C + d.C * d.H + (c.bias ? d.FW + d.C : 0.0);
+  }
+  double top = d.V * d.C + norm;  // token embedding, final norm
+  if (c.positions == PositionKind::learned) top += static_cast<double>(c.block_size) * d.C;
+  if (!c.tie_embeddings) top += d.V * d.C;  // the output head
+  return top + d.L * block;
 }
 
 StepFlops step_flops(const ModelConfig& c, int B, int T) {
@@ -80,4 +98,4 @@ StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params) {
   return m;
 }
 
-}  // namespace wdlab::bench
+}  // namespace wdlab

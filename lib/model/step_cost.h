@@ -4,6 +4,9 @@
 // key/value heads, HS head size, QW = (NH + 2 NKV) HS fused QKV width, OW = NH HS, H MLP (expert)
 // hidden width, FW = 2H for gated units (fused [gate; up]) else H, V vocab, E experts, K top-k.
 //
+// The benchmark compares measured time and RSS with these formulas; `wdlab run` estimates a
+// run's memory from them before allocating anything (run/memory_estimate.h).
+//
 // FLOPs (matrix products only; 2 FLOPs per multiply-add). Forward, per layer:
 //   QKV projection      2 N C QW
 //   scores Q K^T        2 B NH T T HS     full T x T per head, as the engine computes it (the
@@ -42,7 +45,7 @@
 
 #include "model/model_config.h"
 
-namespace wdlab::bench {
+namespace wdlab {
 
 struct StepFlops {
   double qkv = 0, attention = 0, out_proj = 0, ffn = 0, router = 0, head = 0;
@@ -61,8 +64,13 @@ struct StepMemory {
   nlohmann::json to_json() const;
 };
 
+// The model's parameter count from the config alone, as make_param_layout would count it
+// (tested against it for every preset), without building the table: cheap and overflow-free
+// for any config, however large.
+double parameter_count(const ModelConfig& c);
+
 StepFlops step_flops(const ModelConfig& c, int B, int T);
 // params: the model's real parameter count (table().total()).
 StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params);
 
-}  // namespace wdlab::bench
+}  // namespace wdlab
