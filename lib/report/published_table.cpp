@@ -58,8 +58,8 @@ std::vector<PublishedRow> published_table() {
 
 TextTable published_text_table(const std::vector<PublishedRow>& rows) {
   TextTable t;
-  t.columns = {"model",   "λ (seed table)", "primary sources", "applied",
-               "tensors", "source",         "status"};
+  t.columns = {"model", "λ (commonly quoted)", "primary sources", "applied", "tensors", "source",
+               "status"};
   for (const PublishedRow& r : rows) {
     if (!r.present) {
       t.rows.push_back({r.preset, "", r.missing, "", "", "", "missing"});

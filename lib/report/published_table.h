@@ -1,8 +1,8 @@
 // The published weight-decay table, one row per preset, read from each preset's
-// published.weight_decay_table (schema in configs/README.md): the λ the commonly repeated seed
-// table states, what the primary sources say, how the decay is applied, which tensors, the
-// source and the verdict (confirmed / contradicted / unsourced). A preset without the block
-// gets a row saying so.
+// published.weight_decay_table (schema in configs/README.md): the λ the commonly quoted table
+// gives (docs/weight_decay.md#the-commonly-quoted-table), what the primary sources say, how the
+// decay is applied, which tensors, the source and the verdict (confirmed / contradicted /
+// unsourced). A preset without the block gets a row saying so.
 //
 //   std::vector<PublishedRow> rows = published_table();        // every preset, sorted by name
 //   std::printf("%s", to_markdown(published_text_table(rows)).c_str());

@@ -1,8 +1,9 @@
 // Per-preset values in a sweep spec, resolved for each run when the sweep is expanded, so one
 // spec serves every preset (both are values of optim.weight_decay only):
 //
-//   "@published"       the preset's published.weight_decay_table.seed_value: the λ the seed
-//                      table states for that model.
+//   "@published"       the preset's published.weight_decay_table.seed_value: the λ the
+//                      commonly quoted table gives for that model
+//                      (docs/weight_decay.md#the-commonly-quoted-table).
 //   "@budget_matched"  the λ that gives this run the published recipe's decay budget
 //                      D = sum_t s_t λ, s_t being the run's per-step decay factor
 //                      (lr_t for decay_scaling=lr, lr_t / lr_peak for schedule,
