@@ -69,6 +69,11 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
     std::printf("  %-4d %-17s %-15s %s\n", plan.runs[i].index, plan.runs[i].id.c_str(),
                 std::string(to_string(d.runs[i].action)).c_str(), plan.runs[i].name.c_str());
   }
+  if (plan.spec.value("method", "") == "random") {
+    std::printf("random search: %s points of grid x zip drawn with seed %s\n",
+                plan.spec["run_cap"].dump().c_str(),
+                plan.spec.value("seed", nlohmann::json(0)).dump().c_str());
+  }
   for (const SkippedPreset& s : plan.skipped)
     std::printf("left out: %s: %s\n", s.preset.c_str(), s.reason.c_str());
   if (plan.duplicates) std::printf("%s\n", duplicates_note(plan).c_str());
