@@ -1,4 +1,5 @@
-// `wdlab presets`: list the presets found on the search path with their scales.
+// `wdlab presets`: list the presets found on the search path with their scales; --format json
+// for scripts (name, description, scales, the file it was read from).
 #include <cstdio>
 
 #include "commands.h"
@@ -8,17 +9,32 @@ namespace wdlab::cli {
 
 void register_presets(CLI::App& app) {
   auto* cmd = app.add_subcommand("presets", "List the model presets and their scales");
-  cmd->callback([] {
+  auto format = std::make_shared<std::string>("text");
+  cmd->add_option("--format", *format, "Output: text (one line a preset) or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->callback([format] {
+    nlohmann::json list = nlohmann::json::array();
     for (const std::string& name : list_presets()) {
       const nlohmann::json preset = load_preset(name);
-      std::string scales;
+      std::vector<std::string> scales;
       if (const auto it = preset.find("scales"); it != preset.end()) {
-        for (auto s = it->begin(); s != it->end(); ++s)
-          scales += (scales.empty() ? "" : ", ") + s.key();
+        for (auto s = it->begin(); s != it->end(); ++s) scales.push_back(s.key());
       }
-      std::printf("%-10s %-24s %s\n", name.c_str(), ("[" + scales + "]").c_str(),
-                  preset.value("description", std::string()).c_str());
+      const std::string description = preset.value("description", std::string());
+      if (*format == "json") {
+        list.push_back({{"name", name},
+                        {"description", description},
+                        {"scales", scales},
+                        {"file", preset.value("__file__", std::string())}});
+        continue;
+      }
+      std::string scale_text;
+      for (const std::string& s : scales) scale_text += (scale_text.empty() ? "" : ", ") + s;
+      std::printf("%-10s %-24s %s\n", name.c_str(), ("[" + scale_text + "]").c_str(),
+                  description.c_str());
     }
+    if (*format == "json") std::printf("%s\n", list.dump(2).c_str());
   });
 }
 

@@ -33,6 +33,7 @@ struct RunArgs {
   std::string resume;
   bool preset_given = false, scale_given = false, threads_given = false;
   bool allow_large = false;
+  bool tensorboard = false;
 };
 
 // Refuses a run that cannot fit before allocating it: the alternative is std::bad_alloc, or
@@ -104,6 +105,7 @@ Outcome resume(const RunArgs& args) {
            (dir / "config.json").string());
   const int recorded_threads = stored["wdlab"].value("threads", 1);
   const bool recorded_save = stored["wdlab"].value("save", false);
+  const bool recorded_tensorboard = stored["wdlab"].value("tensorboard", false);
   stored.erase("wdlab");
   // Overrides apply on top of the run's config: restating it (or changing only the checkpoint
   // schedule) is fine, anything else would be another run.
@@ -138,6 +140,7 @@ Outcome resume(const RunArgs& args) {
   Trainer trainer(std::move(config), threads);
   trainer.resume_from(dir);
   trainer.save_final_weights(args.save || recorded_save);
+  trainer.write_tensorboard(args.tensorboard || recorded_tensorboard);
   // Until it completes again, the run is unfinished: no stale "interrupted" summary stays.
   std::error_code ec;
   fs::remove(dir / "summary.json", ec);
@@ -162,6 +165,7 @@ Outcome run(const RunArgs& args) {
   Trainer trainer(std::move(config), args.threads);
   if (!args.init_from.empty()) trainer.load_initial_weights(args.init_from);
   trainer.save_final_weights(args.save);
+  trainer.write_tensorboard(args.tensorboard);
   namespace fs = std::filesystem;
   fs::path dir;
   if (!args.out.empty()) {
@@ -197,11 +201,15 @@ void register_run(CLI::App& app, Outcome& outcome) {
   cmd->add_flag("--force", args->force, "Replace the contents of an existing --out directory");
   cmd->add_flag("--save", args->save,
                 "Write the final weights to <run dir>/model.safetensors (fp32, PyTorch names)");
+  cmd->add_flag("--tensorboard", args->tensorboard,
+                "Also write every metrics.jsonl row as TensorBoard scalars to "
+                "<run dir>/events.out.tfevents.* (tensorboard --logdir <run dir or sweep dir>)");
   cmd->add_option("--init-from", args->init_from,
                   "Start from the weights in a safetensors file instead of the seed's init");
-  cmd->add_option("--resume", args->resume,
-                  "Continue the interrupted run in DIR from its checkpoint, bit for bit (its "
-                  "config.json is the config; --threads and --save default to the run's)");
+  cmd->add_option(
+      "--resume", args->resume,
+      "Continue the interrupted run in DIR from its checkpoint, bit for bit (its "
+      "config.json is the config; --threads, --save and --tensorboard default to the run's)");
   cmd->add_flag("--allow-large", args->allow_large,
                 "Run even when the memory estimate (see `wdlab config`) exceeds the memory "
                 "available");

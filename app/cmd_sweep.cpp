@@ -23,6 +23,7 @@ struct SweepArgs {
   bool dry_run = false;
   bool force = false;
   bool allow_large = false;
+  bool tensorboard = false;
   std::string format = "text";
 };
 
@@ -68,6 +69,11 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
     std::printf("  %-4d %-17s %-15s %s\n", plan.runs[i].index, plan.runs[i].id.c_str(),
                 std::string(to_string(d.runs[i].action)).c_str(), plan.runs[i].name.c_str());
   }
+  if (plan.spec.value("method", "") == "random") {
+    std::printf("random search: %s points of grid x zip drawn with seed %s\n",
+                plan.spec["run_cap"].dump().c_str(),
+                plan.spec.value("seed", nlohmann::json(0)).dump().c_str());
+  }
   for (const SkippedPreset& s : plan.skipped)
     std::printf("left out: %s: %s\n", s.preset.c_str(), s.reason.c_str());
   if (plan.duplicates) std::printf("%s\n", duplicates_note(plan).c_str());
@@ -89,6 +95,7 @@ Outcome sweep(const SweepArgs& args) {
   options.threads = p.threads;
   options.force = args.force;
   options.allow_large = args.allow_large;
+  options.tensorboard = args.tensorboard;
 
   if (args.dry_run) {
     print_dry_run(plan, decide_runs(plan, options.root, options.force), options, args.format);
@@ -133,6 +140,9 @@ void register_sweep(CLI::App& app, Outcome& outcome) {
   cmd->add_flag("--allow-large", args->allow_large,
                 "Pass --allow-large to every run: run even when a run's memory estimate exceeds "
                 "the memory available");
+  cmd->add_flag("--tensorboard", args->tensorboard,
+                "Pass --tensorboard to every run: TensorBoard scalars in each run directory, so "
+                "that `tensorboard --logdir <sweep dir>` overlays the runs by directory name");
   cmd->footer(
       "Exit codes: 0 every run done (diverged runs are results); 1 a run failed; 130 "
       "interrupted (finished runs kept; rerun to resume).");

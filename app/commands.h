@@ -17,6 +17,8 @@ void register_sweep(CLI::App& app, Outcome& outcome);
 void register_table(CLI::App& app);
 void register_report(CLI::App& app);
 void register_inspect(CLI::App& app);
+// Keeps a reference to `app`: the script is generated from its commands when it runs.
+void register_completion(CLI::App& app);
 
 // Shared by commands that resolve a config: --preset, --scale and key=value overrides.
 struct ConfigArgs {

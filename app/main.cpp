@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   register_table(app);
   register_report(app);
   register_inspect(app);
+  register_completion(app);
   app.parse_complete_callback([&] {
     spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
     spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libcli11-dev nlohmann-json3-dev libspdlog-dev libopenblas-dev
-          libgtest-dev)
+          libgtest-dev python3-protobuf)
 # clang brings libFuzzer; its runtimes (libclang-rt) are only a recommendation of it.
 [[ ${1:-} == --fuzz ]] && packages+=(clang libclang-rt-dev)
 missing=()

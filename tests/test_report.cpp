@@ -307,6 +307,8 @@ TEST(Svg, HeatmapIsWellFormedWithOneCellPerValueAndTheBestOutlined) {
 
 // A sweep directory written by hand: the plan from a real spec, run directories with made-up
 // summaries and metrics.
+std::string read_text(const fs::path& file);
+
 class ReportTest : public ::testing::Test {
  protected:
   fs::path root = fs::temp_directory_path() /
@@ -472,6 +474,47 @@ TEST_F(ReportTest, WritesSummaryCsvAndAHeatmapForAnLrLambdaGrid) {
   EXPECT_NE(text.find("coupled L2 at its best λ (0.0001, lr 0.001, selective)"), std::string::npos)
       << text;
   EXPECT_NE(text.find("### gpt2"), std::string::npos);
+}
+
+// The spec's metric and goal name one best configuration across presets: a line at the top of
+// summary.md and the column best_by_metric in summary.csv.
+TEST_F(ReportTest, BestByTheSpecsMetricIsNamedInTheHeadlineAndMarkedInTheCsv) {
+  auto run_report = [&](const std::string& objective) {
+    fs::remove_all(root);
+    make_plan(R"({
+      "base": {"preset": ["gpt2", "llama"], "scale": "tiny"},
+      "grid": {"optim.decay_mode": ["coupled", "decoupled"]},
+      "seeds": [1, 2])" +
+              objective + "}");
+    // gpt2 coupled 3.1, 3.3; gpt2 decoupled 3.0, 3.2; llama coupled 3.6, 3.8 (one diverged at
+    // 2.0, not counted); llama decoupled 3.4, 3.5.
+    const double vals[8] = {3.1, 3.3, 3.0, 3.2, 3.6, 2.0, 3.4, 3.5};
+    for (size_t i = 0; i < 8; ++i)
+      write_run(plan.runs[i], i == 5 ? "diverged" : "finished", vals[i]);
+    const ReportFiles files = write_report(root);
+    return std::make_pair(read_text(files.markdown), read_text(files.csv));
+  };
+  auto [md, csv] = run_report("");
+  EXPECT_NE(md.find("**Best by final_val_loss (minimize):** gpt2, decay_mode=decoupled: 3.1 ± "
+                    "0.1 (mean ± SE of 2 finished runs); best single run `002_preset=gpt2,"
+                    "decay_mode=decoupled,seed=1`: 3."),
+            std::string::npos)
+      << md.substr(0, 600);
+  std::istringstream lines(csv);
+  std::string header, line;
+  std::getline(lines, header);
+  EXPECT_TRUE(header.ends_with(",best_by_metric")) << header;
+  std::vector<std::string> marked;
+  while (std::getline(lines, line)) {
+    if (line.ends_with(",true")) marked.push_back(line.substr(0, line.find(',', 5)));
+  }
+  EXPECT_EQ(marked, (std::vector<std::string>{"gpt2,decay_mode=decoupled"}));
+
+  std::tie(md, csv) = run_report(R"(, "metric": "final_val_loss", "goal": "maximize")");
+  EXPECT_NE(md.find("**Best by final_val_loss (maximize):** llama, decay_mode=coupled: 3.6 "
+                    "(mean of 1 finished run)"),
+            std::string::npos)
+      << md.substr(0, 600);
 }
 
 TEST_F(ReportTest, TableSweepHeadlineNamesTheWinnerPerLambda) {

@@ -14,14 +14,38 @@ std::string shape_text(const ParamInfo& p) {
 }
 
 std::string group_line(const char* scope, const DecayPlan& plan, size_t total) {
-  return fmt::format("{:<10} decay: {:>3} tensors, {:>10} parameters ({:5.1f}%) | no decay: {:>3} "
-                     "tensors, {:>8} parameters\n",
-                     scope, plan.decay.tensors.size(), plan.decay.numel,
-                     100.0 * plan.decay.numel / std::max<size_t>(total, 1),
-                     plan.no_decay.tensors.size(), plan.no_decay.numel);
+  return fmt::format(
+      "{:<10} decay: {:>3} tensors, {:>10} parameters ({:5.1f}%) | no decay: {:>3} "
+      "tensors, {:>8} parameters\n",
+      scope, plan.decay.tensors.size(), plan.decay.numel,
+      100.0 * plan.decay.numel / std::max<size_t>(total, 1), plan.no_decay.tensors.size(),
+      plan.no_decay.numel);
+}
+
+nlohmann::json groups_json(const DecayPlan& plan) {
+  return {{"decay", {{"tensors", plan.decay.tensors.size()}, {"parameters", plan.decay.numel}}},
+          {"no_decay",
+           {{"tensors", plan.no_decay.tensors.size()}, {"parameters", plan.no_decay.numel}}}};
 }
 
 }  // namespace
+
+nlohmann::json param_table_json(const ParamTable& table, const DecayPlan& selective,
+                                const DecayPlan& uniform) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (size_t i = 0; i < table.size(); ++i) {
+    const ParamInfo& p = table[i];
+    tensors.push_back({{"name", p.name},
+                       {"shape", p.shape},
+                       {"numel", p.numel},
+                       {"kind", std::string(to_string(p.kind))},
+                       {"selective", selective.decays[i] ? "decay" : "no_decay"},
+                       {"uniform", uniform.decays[i] ? "decay" : "no_decay"}});
+  }
+  return {{"tensors", tensors},
+          {"parameters", table.total()},
+          {"groups", {{"selective", groups_json(selective)}, {"uniform", groups_json(uniform)}}}};
+}
 
 std::string format_param_table(const ParamTable& table, const DecayPlan& selective,
                                const DecayPlan& uniform) {

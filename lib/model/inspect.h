@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/param_table.h"
 #include "optim/param_groups.h"
 
@@ -11,5 +13,11 @@ namespace wdlab {
 
 std::string format_param_table(const ParamTable& table, const DecayPlan& selective,
                                const DecayPlan& uniform);
+
+// The same as JSON (`wdlab inspect --format json`): {"tensors": [{name, shape, numel, kind,
+// selective, uniform}], "parameters", "groups": {"selective"|"uniform": {"decay"|"no_decay":
+// {tensors, parameters}}}}; selective and uniform say whether the tensor decays under that scope.
+nlohmann::json param_table_json(const ParamTable& table, const DecayPlan& selective,
+                                const DecayPlan& uniform);
 
 }  // namespace wdlab

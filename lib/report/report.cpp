@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "report/aggregate.h"
+#include "report/best_by_metric.h"
 #include "report/findings.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
@@ -158,7 +159,7 @@ TextTable preset_table(const PresetVariants& p, const std::string& baseline,
 }
 
 TextTable csv_table(const std::vector<PresetVariants>& presets,
-                    const std::vector<std::string>& kinds) {
+                    const std::vector<std::string>& kinds, const BestByMetric& best) {
   const std::vector<std::string> keys = axis_keys(presets);
   TextTable t;
   t.columns = {"preset", "configuration"};
@@ -191,7 +192,9 @@ TextTable csv_table(const std::vector<PresetVariants>& presets,
                         "is_best"})
     t.columns.push_back(c);
   for (const std::string& k : kinds) t.columns.push_back("norm." + k + "_mean");
-  for (const PresetVariants& p : presets) {
+  t.columns.push_back("best_by_metric");  // the spec's metric and goal, across presets
+  for (size_t pi = 0; pi < presets.size(); ++pi) {
+    const PresetVariants& p = presets[pi];
     for (size_t i = 0; i < p.variants.size(); ++i) {
       const Variant& v = p.variants[i];
       std::vector<std::string> row = {p.preset, v.label};
@@ -234,6 +237,7 @@ TextTable csv_table(const std::vector<PresetVariants>& presets,
                   p.best == static_cast<int>(i) ? "true" : "false"});
       for (const std::string& k : kinds)
         row.push_back(v.kind_norms.contains(k) ? mean_or_empty(v.kind_norms.at(k)) : "");
+      row.push_back(best.is(pi, i) ? "true" : "false");
       t.rows.push_back(std::move(row));
     }
   }
@@ -279,6 +283,8 @@ ReportFiles write_report(const fs::path& sweep_dir) {
         "Runs that did not complete are counted but not averaged; rerun the sweep to finish "
         "them.\n";
   md += "\n";
+  const BestByMetric best = best_by_metric(presets, plan.metric, plan.goal);
+  md += best.line + "\n\n";
 
   md += "## Findings\n\n";
   md += fmt::format(
@@ -390,7 +396,7 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   md += fmt::format("---\nWritten by wdlab {} (`wdlab report {}`).\n", WDLAB_VERSION,
                     sweep_dir.string());
 
-  write_file_atomic(files.csv, to_csv(csv_table(presets, kinds)));
+  write_file_atomic(files.csv, to_csv(csv_table(presets, kinds, best)));
   write_file_atomic(files.markdown, md);
   return files;
 }

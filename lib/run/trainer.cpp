@@ -13,8 +13,10 @@
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
 #include "io/safetensors.h"
+#include "io/tensorboard_events.h"
 #include "optim/grad_clip.h"
 #include "run/checkpoint.h"
+#include "run/tensorboard_tags.h"
 #include "run/train_step.h"
 
 namespace wdlab {
@@ -125,7 +127,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   config_out["wdlab"] = {{"version", WDLAB_VERSION},  {"config_id", config_id(c.json)},
                          {"threads", threads_},       {"vocab_size", data_.vocab_size},
                          {"data", data_.description}, {"parameters", table.total()},
-                         {"save", save_final_}};
+                         {"save", save_final_},       {"tensorboard", tensorboard_}};
   write_file_atomic(run_dir / "config.json", config_out.dump(2) + "\n");
   write_file_atomic(run_dir / "param_groups.json", param_groups_json().dump(2) + "\n");
 
@@ -144,6 +146,20 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   // steps it will now train again) are dropped.
   MetricsLog metrics = resume_ ? MetricsLog(run_dir / "metrics.jsonl", resume_->metrics_bytes)
                                : MetricsLog(run_dir / "metrics.jsonl");
+  // With --tensorboard, every metrics row also goes to an events file, under its tag
+  // (run/tensorboard_tags.h); a resumed run cuts the events after its checkpoint the same way.
+  std::optional<TensorBoardEvents> events;
+  if (tensorboard_) {
+    events.emplace(run_dir, resume_ ? std::optional<int64_t>(resume_->step) : std::nullopt);
+    spdlog::info("tensorboard: {}", events->path().string());
+  }
+  TensorBoardScalars scalars;
+  auto log_row = [&](const json& row) {
+    metrics.append(row);
+    if (!events) return;
+    const std::vector<ScalarValue> values = scalars.of(row);
+    if (!values.empty()) events->write_scalars(row["step"].get<int64_t>(), values);
+  };
   BatchSampler sampler(data_.train, B, T, c.seed);
   Rng dropout_rng(c.seed, RngStream::dropout);
   std::vector<int> tokens(tokens_per_step), targets(tokens_per_step);
@@ -213,7 +229,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     spdlog::info("resuming from the checkpoint at step {}/{}", p.step, steps);
   } else {
     val_loss = evaluate(), best_val = val_loss;
-    metrics.append(eval_row(0, val_loss));
+    log_row(eval_row(0, val_loss));
     tensor_norms.append(tensor_norms_row(0));
     spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
   }
@@ -258,10 +274,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       diverged_step = step;
       spdlog::warn("step {}: diverged (loss {}, grad norm {}); stopping", step, train_loss,
                    r.grad_norm);
-      metrics.append({{"step", step},
-                      {"train_loss", std::isfinite(train_loss) ? json(train_loss) : json()},
-                      {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json()},
-                      {"diverged", true}});
+      log_row({{"step", step},
+               {"train_loss", std::isfinite(train_loss) ? json(train_loss) : json()},
+               {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json()},
+               {"diverged", true}});
       break;
     }
     steps_done = step;
@@ -286,7 +302,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       add_kind_stats(row, r.kinds, true);
       if (c.model.z_loss > 0) row["z_loss"] = r.loss.z_loss;
       if (c.model.is_moe()) row["aux_loss"] = r.loss.aux;
-      metrics.append(row);
+      log_row(row);
       const double elapsed = seconds_since(t_start);
       spdlog::info("step {:>5}/{} | loss {:.4f} | lr {:.2e} | {} tok/s | ETA {}", step, steps,
                    train_loss, r.lr, human_count(tok_s),
@@ -295,7 +311,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     if (step % c.train.eval_every == 0 || last) {
       val_loss = evaluate();
       if (val_loss < best_val) best_val = val_loss, best_step = step;
-      metrics.append(eval_row(step, val_loss));
+      log_row(eval_row(step, val_loss));
       tensor_norms.append(tensor_norms_row(step));
       spdlog::info("step {:>5}/{} | val {:.4f}{}", step, steps, val_loss,
                    data_.window_floor

@@ -43,6 +43,9 @@ class Trainer {
   // Also write the final weights to <run_dir>/model.safetensors, with the resolved config, the
   // step and wdlab's version in its metadata.
   void save_final_weights(bool save) { save_final_ = save; }
+  // Also write every metrics row as TensorBoard scalars (io/tensorboard_events.h) into
+  // <run_dir>/events.out.tfevents.*; recorded in config.json so that a resume keeps doing it.
+  void write_tensorboard(bool on) { tensorboard_ = on; }
 
   nlohmann::json run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop = nullptr);
 
@@ -60,6 +63,7 @@ class Trainer {
   RunConfig config_;
   int threads_;
   bool save_final_ = false;
+  bool tensorboard_ = false;
   std::string init_from_;
   std::optional<RunProgress> resume_;
   TokenDataset data_;

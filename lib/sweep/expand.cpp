@@ -45,6 +45,14 @@ std::string scales_of(const json& preset) {
   return s.empty() ? "(none)" : s;
 }
 
+// A grid group's own "preset" (a list of names) or "scale" in a point (spec.h), or null.
+const Assignment* group_setting(const Point& point, const std::string& key) {
+  for (const Assignment& a : point) {
+    if (a.key == key) return &a;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 SweepPlan expand_sweep(const SweepSpec& spec) {
@@ -57,37 +65,76 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
   plan.reproduce_table = spec.reproduce_table;
   plan.baseline = spec.baseline;
   plan.decay_budget = spec.decay_budget;
+  plan.metric = spec.metric;
+  plan.goal = spec.goal;
 
-  const std::vector<std::string> presets = spec.all_presets ? list_presets() : spec.presets;
+  const std::vector<std::string> base_presets = spec.all_presets ? list_presets() : spec.presets;
+  const std::vector<Point> points = product(spec.factors);
+  // The base presets, then those that only grid groups name, in the order they appear.
+  std::vector<std::string> presets = base_presets;
+  for (const Point& point : points) {
+    if (const Assignment* own = group_setting(point, "preset")) {
+      for (const json& name : own->value) {
+        if (std::find(presets.begin(), presets.end(), name.get<std::string>()) == presets.end())
+          presets.push_back(name.get<std::string>());
+      }
+    }
+  }
   WD_CHECK(!presets.empty(),
            "{}: no presets found (searched: configs/ beside the executable, "
            "$WDLAB_CONFIGS)",
            spec.file);
-  const std::vector<Point> points = product(spec.factors);
   std::set<std::string> ids;
 
   for (const std::string& preset_name : presets) {
+    const bool in_base =
+        std::find(base_presets.begin(), base_presets.end(), preset_name) != base_presets.end();
     json preset;
     try {
       preset = load_preset(preset_name);
     } catch (const Error& e) {
       std::string msg = e.what();
       if (msg.starts_with("--preset: ")) msg.erase(0, 10);
-      fail("{}: {}", spec.presets_where.empty() ? spec.file : spec.presets_where, msg);
-    }
-    if (!preset.value("scales", json::object()).contains(spec.scale)) {
-      WD_CHECK(spec.all_presets, "{}: preset '{}' has no scale '{}'; available: {}", spec.file,
-               preset_name, spec.scale, scales_of(preset));
-      plan.skipped.push_back({preset_name, "no scale '" + spec.scale + "'"});
-      continue;
+      std::string where = spec.presets_where.empty() ? spec.file : spec.presets_where;
+      if (!in_base) {  // named by a grid group only
+        for (const Point& point : points) {
+          const Assignment* own = group_setting(point, "preset");
+          if (own && std::find(own->value.begin(), own->value.end(), json(preset_name)) !=
+                         own->value.end()) {
+            where = spec.file + ": " + own->where + "/preset";
+            break;
+          }
+        }
+      }
+      fail("{}: {}", where, msg);
     }
     std::set<std::string> skip_reasons;
-    for (const Point& point : points) {
+    for (const Point& grid_point : points) {
+      // A grid group with its own presets runs with those only; the others with base.preset.
+      const Assignment* own_preset = group_setting(grid_point, "preset");
+      const Assignment* own_scale = group_setting(grid_point, "scale");
+      if (own_preset ? std::find(own_preset->value.begin(), own_preset->value.end(),
+                                 json(preset_name)) == own_preset->value.end()
+                     : !in_base)
+        continue;
+      const std::string scale = own_scale ? own_scale->value.get<std::string>() : spec.scale;
+      if (!preset.value("scales", json::object()).contains(scale)) {
+        WD_CHECK(spec.all_presets && !own_preset,
+                 "{}: preset '{}' has no scale '{}'; available: {}",
+                 own_scale ? spec.file + ": " + own_scale->where + "/scale" : spec.file,
+                 preset_name, scale, scales_of(preset));
+        const std::string reason = "no scale '" + scale + "'";
+        if (skip_reasons.insert(reason).second) plan.skipped.push_back({preset_name, reason});
+        continue;
+      }
+      Point point = grid_point;
+      std::erase_if(point,
+                    [](const Assignment& a) { return a.key == "preset" || a.key == "scale"; });
       Point all = spec.overrides;
       all.insert(all.end(), point.begin(), point.end());
       PlannedRun run;
       run.preset = preset_name;
-      run.scale = spec.scale;
+      run.scale = scale;
       json config;
       std::string misuse;  // a reference this run's decay mode cannot take
       try {
@@ -96,7 +143,7 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
         for (const Assignment& a : all) {
           if (!is_reference(a.value)) plain.push_back(a.key + "=" + override_text(a.value));
         }
-        config = resolve_config(preset, spec.scale, plain);
+        config = resolve_config(preset, scale, plain);
         std::string skip;
         for (Assignment& a : all) {
           if (!is_reference(a.value)) continue;
@@ -124,7 +171,7 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
         if (misuse.empty()) {
           for (const Assignment& a : all)
             run.overrides.push_back(a.key + "=" + override_text(a.value));
-          config = resolve_config(preset, spec.scale, run.overrides);
+          config = resolve_config(preset, scale, run.overrides);
           parse_run_config(config);
         }
       } catch (const Error& e) {
@@ -145,6 +192,7 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
         continue;
       }
       run.axes.push_back({"preset", preset_name, ""});
+      if (own_scale) run.axes.push_back({"scale", scale, ""});
       run.axes.insert(run.axes.end(), all.begin() + static_cast<long>(spec.overrides.size()),
                       all.end());
       run.index = static_cast<int>(plan.runs.size());

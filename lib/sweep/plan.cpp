@@ -57,6 +57,8 @@ json plan_to_json(const SweepPlan& plan) {
           {"reproduce_table", plan.reproduce_table},
           {"baseline", assignments_to_json(plan.baseline)},
           {"decay_budget", plan.decay_budget},
+          {"metric", plan.metric},
+          {"goal", plan.goal},
           {"duplicates", plan.duplicates},
           {"skipped", skipped},
           {"runs", runs},
@@ -74,6 +76,8 @@ SweepPlan plan_from_json(const json& j, const std::string& where) {
     plan.reproduce_table = j.value("reproduce_table", false);
     plan.baseline = assignments_from_json(j.value("baseline", json::array()));
     plan.decay_budget = j.value("decay_budget", 0.0);
+    plan.metric = j.value("metric", std::string("final_val_loss"));
+    plan.goal = j.value("goal", std::string("minimize"));
     plan.duplicates = j.value("duplicates", 0);
     for (const json& s : j.value("skipped", json::array()))
       plan.skipped.push_back(

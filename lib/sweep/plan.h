@@ -45,6 +45,10 @@ struct SweepPlan {
   bool reproduce_table = false;
   std::vector<Assignment> baseline;
   double decay_budget = 0.0;
+  // The report's best configuration: the lowest (minimize) or highest (maximize) mean of this
+  // summary.json number.
+  std::string metric = "final_val_loss";
+  std::string goal = "minimize";
   std::vector<PlannedRun> runs;
   std::vector<SkippedPreset> skipped;  // presets left out, and why
   int duplicates = 0;                  // points whose config equals an earlier run's

@@ -81,6 +81,7 @@ std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
                                      "--resume",         dir.string(),
                                      "--threads",        std::to_string(options.threads)};
     if (options.allow_large) argv.push_back("--allow-large");
+    if (options.tensorboard) argv.push_back("--tensorboard");
     argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
     return argv;
   }
@@ -88,6 +89,7 @@ std::vector<std::string> run_command(const PlannedRun& run, const fs::path& dir,
       options.executable, "run",   "--preset",   run.preset,  "--scale",
       run.scale,          "--out", dir.string(), "--threads", std::to_string(options.threads)};
   if (options.allow_large) argv.push_back("--allow-large");
+  if (options.tensorboard) argv.push_back("--tensorboard");
   argv.insert(argv.end(), run.overrides.begin(), run.overrides.end());
   return argv;
 }

@@ -4,9 +4,9 @@
 //   root/NNN_key=value,.../         one `wdlab run` directory per run, plus log.txt
 //
 // Each run is a child process `EXE run --preset P --scale S --out DIR --threads K [--allow-large]
-// overrides...` (EXE is this very executable), with stdout and stderr in DIR/log.txt, at most
-// `jobs` at once. A failed run is reported with its own last line, kept in memory (DIR/log.txt
-// may be what could not be written).
+// [--tensorboard] overrides...` (EXE is this very executable), with stdout and stderr in
+// DIR/log.txt, at most `jobs` at once. A failed run is reported with its own last line, kept in
+// memory (DIR/log.txt may be what could not be written).
 // Completed runs are never touched; unfinished ones are cleared and redone (resume.h). A run
 // that diverges is a result, not a failure; a run that ends without a summary is a failure: the
 // sweep goes on and reports it. On a stop request no new run starts, the running ones are asked
@@ -34,6 +34,7 @@ struct SweepOptions {
   int threads = 1;  // threads per run (wdlab run --threads)
   bool force = false;
   bool allow_large = false;  // passed on to every run (wdlab run --allow-large)
+  bool tensorboard = false;  // passed on to every run (wdlab run --tensorboard)
   std::string executable = "/proc/self/exe";
 };
 

@@ -1,6 +1,8 @@
 #include "sweep/spec.h"
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -8,7 +10,9 @@
 #include "io/json_depth.h"
 #include "io/json_text.h"
 #include "run/config.h"
+#include "sweep/random_search.h"
 #include "sweep/references.h"
+#include "sweep/value_generators.h"
 
 namespace wdlab {
 namespace fs = std::filesystem;
@@ -52,7 +56,9 @@ void check_assignment(const std::string& key, const json& value, const std::stri
                       const std::string& path) {
   try {
     WD_CHECK(key != "preset" && key != "scale",
-             "'{}' is chosen by base.{} (a name, a list or \"all\" for presets)", key, key);
+             "'{}' is chosen by base.{} (a name, a list or \"all\" for presets) or by a grid "
+             "group's own \"{}\"",
+             key, key, key);
     if (is_reference(value)) {
       check_reference(key, value.get<std::string>());
       return;
@@ -90,6 +96,11 @@ std::vector<json> axis_values(const std::string& key, const ojson& v, const std:
                               const std::string& path, bool list_required) {
   check_key(key, where, path);
   std::vector<json> values;
+  if (is_value_generator(v)) {
+    values = generate_values(v, where, path);
+    for (const json& value : values) check_assignment(key, value, where, path);
+    return values;
+  }
   if (v.is_array() && (!list_valued(key) || (!v.empty() && v[0].is_array()))) {
     for (size_t i = 0; i < v.size(); ++i) values.push_back(plain(v[i]));
     if (values.empty()) spec_fail(where, path, "empty list: an axis needs at least one value");
@@ -102,10 +113,43 @@ std::vector<json> axis_values(const std::string& key, const ojson& v, const std:
   return values;
 }
 
+// A grid group's own "preset" (a name or a list of names) and "scale": its points run with
+// those instead of base.preset and base.scale. Kept in the points as assignments of the keys
+// "preset" (always a list) and "scale", which expand_sweep() takes out again.
+Point group_settings(const ojson& grid, const std::string& where, const std::string& path) {
+  Point settings;
+  if (grid.contains("preset")) {
+    const ojson& p = grid["preset"];
+    json names = json::array();
+    if (p.is_string() && p != "all" && !p.get<std::string>().empty()) {
+      names.push_back(p.get<std::string>());
+    } else if (p.is_array() && !p.empty()) {
+      for (size_t i = 0; i < p.size(); ++i) {
+        if (!p[i].is_string() || p[i] == "all" || p[i].get<std::string>().empty())
+          spec_fail(where, child(child(path, "preset"), i), "expected a preset name");
+        names.push_back(p[i].get<std::string>());
+      }
+    } else {
+      spec_fail(where, child(path, "preset"),
+                "expected a preset name or a list of names (the presets of this grid group)");
+    }
+    settings.push_back({"preset", names, "", path});
+  }
+  if (grid.contains("scale")) {
+    const ojson& s = grid["scale"];
+    if (!s.is_string() || s.get<std::string>().empty())
+      spec_fail(where, child(path, "scale"),
+                "expected a scale name (the scale of this grid group)");
+    settings.push_back({"scale", s.get<std::string>(), "", path});
+  }
+  return settings;
+}
+
 Factor grid_points(const ojson& grid, const std::string& where, const std::string& path) {
   if (!grid.is_object()) spec_fail(where, path, "expected an object of key: [values]");
-  Factor points = {Point{}};
+  Factor points = {group_settings(grid, where, path)};
   for (auto it = grid.begin(); it != grid.end(); ++it) {
+    if (it.key() == "preset" || it.key() == "scale") continue;
     const std::vector<json> values =
         axis_values(it.key(), it.value(), where, child(path, it.key()), false);
     if (points.size() * values.size() > kMaxSweepPoints)
@@ -215,7 +259,87 @@ void drop_key(Factor& factor, const std::string& key) {
   factor = std::move(kept);
 }
 
+// "method": "grid" (every point) or "random" ("run_cap" points of the grid x zip product, drawn
+// with "seed"). Replaces the grid and zip factors by the sample; seeds are parsed after this.
+void parse_search_method(SweepSpec& spec, const ojson& j, const std::string& where) {
+  if (j.contains("method")) {
+    const ojson& m = j["method"];
+    if (!m.is_string() || (m != "grid" && m != "random"))
+      spec_fail(where, "/method", "expected \"grid\" (every point) or \"random\" (run_cap points)");
+    spec.method = m.get<std::string>();
+  }
+  if (spec.method != "random") {
+    for (const char* key : {"run_cap", "seed"}) {
+      if (j.contains(key))
+        spec_fail(where, std::string("/") + key,
+                  "applies to \"method\": \"random\" only (the seeds of the runs are \"seeds\")");
+    }
+    return;
+  }
+  const size_t space = product_size(spec.factors);
+  if (space == std::numeric_limits<size_t>::max())
+    spec_fail(where, "/grid", "too many points to sample from");
+  if (!j.contains("run_cap"))
+    spec_fail(where, "/run_cap",
+              fmt::format("required with \"method\": \"random\": how many of the grid's {} "
+                          "points to run",
+                          space));
+  const ojson& cap = j["run_cap"];
+  const bool whole =
+      cap.is_number_unsigned() || (cap.is_number_integer() && cap.get<int64_t>() >= 0);
+  if (!whole || cap.get<uint64_t>() < 1 || cap.get<uint64_t>() > space)
+    spec_fail(where, "/run_cap",
+              fmt::format("expected an integer from 1 to {} (the points of grid x zip), got {}",
+                          space, cap.dump()));
+  if (cap.get<uint64_t>() > kMaxSweepPoints)
+    spec_fail(where, "/run_cap", fmt::format("more than {} points", kMaxSweepPoints));
+  if (j.contains("seed")) {
+    const ojson& s = j["seed"];
+    if (!(s.is_number_unsigned() || (s.is_number_integer() && s.get<int64_t>() >= 0)))
+      spec_fail(where, "/seed", "expected a non-negative integer (the sampling seed)");
+    spec.sample_seed = s.get<uint64_t>();
+  }
+  spec.run_cap = cap.get<size_t>();
+  Factor sample = sample_points(spec.factors, spec.run_cap, spec.sample_seed);
+  spec.factors.clear();
+  spec.factors.push_back(std::move(sample));
+}
+
+// "metric": the summary.json number the report ranks configurations by; "goal": its direction.
+void parse_objective(SweepSpec& spec, const ojson& j, const std::string& where) {
+  if (j.contains("metric")) {
+    const ojson& m = j["metric"];
+    if (!m.is_string() || !is_report_metric(m.get<std::string>()))
+      spec_fail(where, "/metric", "expected one of " + report_metrics_list());
+    spec.metric = m.get<std::string>();
+  }
+  if (j.contains("goal")) {
+    const ojson& g = j["goal"];
+    if (!g.is_string() || (g != "minimize" && g != "maximize"))
+      spec_fail(where, "/goal", "expected \"minimize\" or \"maximize\"");
+    spec.goal = g.get<std::string>();
+  }
+}
+
 }  // namespace
+
+bool is_report_metric(const std::string& metric) {
+  static const std::set<std::string> metrics = {
+      "final_val_loss",   "best_val_loss", "final_val_minus_floor",
+      "final_train_loss", "best_val_step", "decay_budget",
+      "norm_decay",       "norm_no_decay", "wall_seconds",
+      "tokens_per_s"};
+  if (metrics.contains(metric)) return true;
+  static const std::set<std::string> kinds = {"matrix",    "embedding", "bias",  "norm_gain",
+                                              "norm_bias", "router",    "expert"};
+  return metric.starts_with("norm.") && kinds.contains(metric.substr(5));
+}
+
+std::string report_metrics_list() {
+  return "final_val_loss, best_val_loss, final_val_minus_floor, final_train_loss, "
+         "best_val_step, decay_budget, norm_decay, norm_no_decay, wall_seconds, tokens_per_s, "
+         "norm.<kind> (kind: matrix, embedding, bias, norm_gain, norm_bias, router, expert)";
+}
 
 std::string override_text(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
@@ -226,13 +350,13 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
   const ojson j = parse_json<ojson>(text, where);
   if (!j.is_object()) spec_fail(where, "", "expected a JSON object");
   static const std::set<std::string> allowed = {
-      "name",  "description",     "base",     "grid",        "zip",
-      "seeds", "reproduce_table", "baseline", "decay_budget"};
+      "name",     "description",  "base",   "grid",    "zip",  "seeds",  "reproduce_table",
+      "baseline", "decay_budget", "method", "run_cap", "seed", "metric", "goal"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!allowed.contains(it.key()))
       spec_fail(where, "/" + it.key(),
                 "unknown key; allowed: name, description, base, grid, zip, seeds, "
-                "reproduce_table, baseline, decay_budget");
+                "reproduce_table, baseline, decay_budget, method, run_cap, seed, metric, goal");
   }
 
   SweepSpec spec;
@@ -258,11 +382,11 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
     if (it.key() != "preset" && it.key() != "scale" && it.key() != "overrides")
       spec_fail(where, "/base/" + it.key(), "unknown key; allowed: preset, scale, overrides");
   }
-  if (!base.contains("preset"))
-    spec_fail(where, "/base/preset", "required: a name, a list or \"all\"");
-  const ojson& preset = base["preset"];
+  const ojson preset = base.contains("preset") ? base["preset"] : ojson();
   spec.presets_where = where + ": /base/preset";
-  if (preset == "all") {
+  if (preset.is_null()) {
+    // Checked once the grid is read: every grid group must then name its presets.
+  } else if (preset == "all") {
     spec.all_presets = true;
   } else if (preset.is_string()) {
     spec.presets.push_back(preset.get<std::string>());
@@ -315,6 +439,19 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
       spec_fail(where, "/zip", "expected a list of {key: [values]} groups");
     }
   }
+  if (preset.is_null()) {
+    const bool every_point_has_a_preset =
+        !spec.factors.empty() && j.contains("grid") &&
+        std::all_of(spec.factors[0].begin(), spec.factors[0].end(), [](const Point& p) {
+          return std::any_of(p.begin(), p.end(),
+                             [](const Assignment& a) { return a.key == "preset"; });
+        });
+    if (!every_point_has_a_preset)
+      spec_fail(where, "/base/preset",
+                "required (a name, a list or \"all\") unless every grid group sets its own "
+                "\"preset\"");
+  }
+  parse_search_method(spec, j, where);
   if (j.contains("seeds")) {
     const ojson& s = j["seeds"];
     Factor f;
@@ -350,6 +487,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
       spec_fail(where, "/decay_budget", "expected a positive number");
     spec.decay_budget = j["decay_budget"].get<double>();
   }
+  parse_objective(spec, j, where);
   check_no_key_twice(spec, where);
   check_size(spec, where);
   return spec;
@@ -376,6 +514,10 @@ void apply_command_line(SweepSpec& spec, const std::vector<std::string>& argumen
              kMaxJsonDepth);
     const std::vector<json> values = parse_values(arg.substr(eq + 1), arg);
     if (key == "seeds") key = "seed";
+    if (key == "preset" || key == "scale") {
+      // The command line wins over the grid groups' own presets and scales too.
+      for (Factor& f : spec.factors) drop_key(f, key);
+    }
     if (key == "preset") {
       spec.presets_where = "command line: '" + arg + "'";
       spec.presets.clear();

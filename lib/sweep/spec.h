@@ -11,8 +11,13 @@
 //     "seeds": [1, 2, 3],
 //     "reproduce_table": false,                         // report headline: the published table
 //     "baseline": {"optim.decay_mode": "coupled", "optim.decay_scope": "uniform"},
-//     "decay_budget": 4.0                               // D for "@budget_matched" (references.h)
+//     "decay_budget": 4.0,                              // D for "@budget_matched" (references.h)
+//     "method": "random", "run_cap": 20, "seed": 7,     // 20 points of grid x zip
+//     (random_search.h) "metric": "final_val_loss", "goal": "minimize"    // how the report names
+//     the best run
 //   }
+// A list of values in grid or zip may be a generator: {"range": [a, b, step]} or
+// {"logspace": [lo, hi, n]} (value_generators.h).
 //
 // grid: a cartesian grid (a scalar is a one-value axis), or a list of grids whose union is taken
 // (as sklearn's ParameterGrid), e.g. {"decay_mode": "none"} beside {coupled, decoupled} x λ.
@@ -60,6 +65,12 @@ struct SweepSpec {
   bool reproduce_table = false;
   std::vector<Assignment> baseline;
   double decay_budget = 4.0;
+  std::string method = "grid";  // or "random": run_cap points of grid x zip (random_search.h)
+  size_t run_cap = 0;
+  uint64_t sample_seed = 0;
+  // What the report ranks configurations by: a summary.json number, and its direction.
+  std::string metric = "final_val_loss";
+  std::string goal = "minimize";
   nlohmann::json source;                  // the spec as read
   std::vector<std::string> command_line;  // the key=value arguments applied on top
 };
@@ -78,6 +89,10 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& where,
 // "scale" replace the base; "seeds" is an alias of "seed". A value starting with [ { or " is
 // one JSON value (commas and all).
 void apply_command_line(SweepSpec& spec, const std::vector<std::string>& arguments);
+
+// Can the report rank by this summary.json key ("final_val_loss", "norm.matrix", ...)?
+bool is_report_metric(const std::string& metric);
+std::string report_metrics_list();
 
 // The text that apply_override() reads back as `value`: strings bare, the rest as JSON.
 std::string override_text(const nlohmann::json& value);
