@@ -390,9 +390,10 @@ TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t not_started = run_processes(
       jobs, 2, nullptr,
-      [&](size_t) {
+      [&](size_t, ProcessJob&) {
         ++running;
         peak = std::max(peak, running);
+        return true;
       },
       [&](size_t i, const ProcessExit& e) {
         --running;
@@ -428,7 +429,8 @@ TEST(ProcessPool, StopRequestForwardsTheSignalAndStartsNothingNew) {
     stop.request(SIGTERM);
   });
   const size_t not_started = run_processes(
-      jobs, 2, &stop, [](size_t) {}, [&](size_t, const ProcessExit& e) { exits.push_back(e); });
+      jobs, 2, &stop, [](size_t, ProcessJob&) { return true; },
+      [&](size_t, const ProcessExit& e) { exits.push_back(e); });
   stopper.join();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -54,6 +54,8 @@ pid_t spawn(const ProcessJob& job) {
                                    O_WRONLY | O_CREAT | (job.append_log ? O_APPEND : O_TRUNC),
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // dup2 onto itself clears close-on-exec (glibc >= 2.29), so only this descriptor is inherited.
+  if (job.keep_fd >= 0) posix_spawn_file_actions_adddup2(&actions, job.keep_fd, job.keep_fd);
 
   // The child starts with default dispositions and nothing blocked, whatever ours are.
   posix_spawnattr_t attr;
@@ -83,7 +85,7 @@ pid_t spawn(const ProcessJob& job) {
 }  // namespace
 
 size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, const StopRequest* stop,
-                     const std::function<void(size_t)>& before_start,
+                     const std::function<bool(size_t, ProcessJob&)>& before_start,
                      const std::function<void(size_t, const ProcessExit&)>& on_exit) {
   WD_CHECK(max_parallel >= 1, "--jobs: must be at least 1, got {}", max_parallel);
   struct Running {
@@ -106,8 +108,8 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
     while (!error && requests == 0 && next < jobs.size() &&
            running.size() < static_cast<size_t>(max_parallel)) {
       try {
-        before_start(next);
-        running[spawn(jobs[next])] = {next, Clock::now()};
+        ProcessJob job = jobs[next];
+        if (before_start(next, job)) running[spawn(job)] = {next, Clock::now()};
       } catch (...) {
         error = std::current_exception();
         break;
