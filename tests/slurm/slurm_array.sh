@@ -5,7 +5,8 @@
 # Checks: every run finished exactly once; `wdlab report` of the shared directory gives the
 # summary.csv of a local `wdlab sweep` (timings aside); resubmitting the script does no work.
 # Cancels what is left and stops the daemons by their pid files. Needs root: skipped (77)
-# otherwise. WDLAB_SLURM_TIMINGS=1 also times the full smoke sweep as a 1- and a 4-task array.
+# otherwise. WDLAB_SLURM_TIMINGS=1 also times the full smoke sweep as a 1- and a 4-task array;
+# WDLAB_SLURM_PRESET=gpt2 keeps one preset (4 runs), for a quick check on a busy machine.
 # Usage: slurm_array.sh path/to/wdlab path/to/configs/sweeps/smoke.json
 set -u
 wdlab=$(readlink -f "$1")
@@ -56,6 +57,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT  # so that the EXIT trap runs
 
 # munged: reuse a running one, else start it (as the munge user, as its package expects).
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
@@ -119,7 +121,8 @@ wait_for() {
 }
 
 # The smoke sweep with fewer steps (every preset, 4 runs each).
-jq '.base.overrides["train.steps"] = 4 | .base.overrides["train.eval_every"] = 2' "$smoke" >"$tmp/smoke.json"
+jq --arg preset "${WDLAB_SLURM_PRESET:-all}" '.base.preset = $preset |
+    .base.overrides["train.steps"] = 4 | .base.overrides["train.eval_every"] = 2' "$smoke" >"$tmp/smoke.json"
 cd "$tmp"
 "$wdlab" -q sweep smoke.json --out local --jobs 2 --threads 1 || fail "the local sweep failed"
 "$wdlab" -q report local >/dev/null || fail "the local report failed"
