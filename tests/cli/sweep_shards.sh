@@ -53,7 +53,8 @@ write_spec cut.json 400
 pid=$!
 for _ in $(seq 1 1200); do
   run=$(ls -d cut/001_* 2>/dev/null | head -1)
-  [[ -n $run ]] && (($(grep -c '"train_loss"' "$run/metrics.jsonl" 2>/dev/null || echo 0) >= 40)) && break
+  n=$( [[ -n $run ]] && grep -c '"train_loss"' "$run/metrics.jsonl" 2>/dev/null)
+  ((${n:-0} >= 40)) && break
   sleep 0.05
 done
 child=$(pgrep -P "$pid" | head -n1)
