@@ -49,7 +49,8 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
     j["root"] = options.root.string();
     j["jobs"] = options.jobs;
     j["threads"] = options.threads;
-    j["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}};
+    if (!options.shard.whole())
+      j["shard"] = fmt::format("{}/{}", options.shard.index, options.shard.count);
     nlohmann::json runs = nlohmann::json::array();
     for (size_t i = 0; i < plan.runs.size(); ++i) {
       if (!options.shard.owns(plan.runs[i].index)) continue;
