@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# A sweep as a Slurm job array on a single-node Slurm that this test installs (Debian's
+# slurmctld slurmd slurm-client munge, if missing) and starts by hand (no systemd): the smoke
+# sweep with fewer steps, written by `wdlab slurm` as a 3-task array with parallelism 2.
+# Checks: every run finished exactly once; `wdlab report` of the shared directory gives the
+# summary.csv of a local `wdlab sweep` (timings aside); resubmitting the script does no work.
+# Cancels what is left and stops the daemons by their pid files. Needs root: skipped (77)
+# otherwise. WDLAB_SLURM_TIMINGS=1 also times the full smoke sweep as a 1- and a 4-task array;
+# WDLAB_SLURM_PRESET=gpt2 keeps one preset (4 runs), for a quick check on a busy machine.
+# Usage: slurm_array.sh path/to/wdlab path/to/configs/sweeps/smoke.json
+set -u
+wdlab=$(readlink -f "$1")
+smoke=$(readlink -f "$2")
+t_start=$(date +%s%N)
+elapsed() { echo "$(( ($(date +%s%N) - t_start) / 1000000000 ))s"; }
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: needs root to install and start a single-node Slurm (slurmctld, slurmd, munged)"
+  exit 77
+fi
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+packages=(slurmctld slurmd slurm-client munge jq)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]}"
+  apt-get update -qq >/dev/null || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/dev/null || fail "cannot install ${missing[*]}"
+  echo "installed in $(elapsed)"
+fi
+
+tmp=$(mktemp -d /tmp/wdlab-slurm.XXXXXX)
+chmod 755 "$tmp"
+export SLURM_CONF=$tmp/slurm.conf  # a private cluster: /etc/slurm is left alone
+jobs=()
+started_munged=0
+cleanup() {
+  ((${#jobs[@]})) && scancel "${jobs[@]}" 2>/dev/null
+  # By pid file, never by name: other Slurm or munge daemons on this machine are not ours.
+  local files=("$tmp/slurmd.pid" "$tmp/slurmctld.pid")
+  ((started_munged)) && files+=(/run/munge/munged.pid)
+  for f in "${files[@]}"; do
+    [[ -s $f ]] && kill "$(cat "$f")" 2>/dev/null
+  done
+  for f in "${files[@]}"; do
+    for _ in $(seq 1 50); do
+      [[ -s $f ]] && kill -0 "$(cat "$f")" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT  # so that the EXIT trap runs
+
+# munged: reuse a running one, else start it (as the munge user, as its package expects).
+if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  mkdir -p /run/munge && chown munge:munge /run/munge
+  [[ -s /etc/munge/munge.key ]] || fail "/etc/munge/munge.key is missing (munge's postinst makes it)"
+  su -s /bin/sh munge -c /usr/sbin/munged || fail "munged did not start"
+  started_munged=1
+  munge -n | unmunge >/dev/null || fail "munge does not work"
+fi
+
+host=$(hostname -s)
+mkdir -p "$tmp/ctld" "$tmp/spool"
+cat >"$SLURM_CONF" <<CONF
+ClusterName=wdlabtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=16817
+SlurmdPort=16818
+SlurmUser=root
+AuthType=auth/munge
+StateSaveLocation=$tmp/ctld
+SlurmdSpoolDir=$tmp/spool
+SlurmctldPidFile=$tmp/slurmctld.pid
+SlurmdPidFile=$tmp/slurmd.pid
+SlurmctldLogFile=$tmp/slurmctld.log
+SlurmdLogFile=$tmp/slurmd.log
+ProctrackType=proctrack/pgid
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=none
+ReturnToService=2
+SchedulerParameters=sched_interval=1
+$(slurmd -C | grep '^NodeName') NodeAddr=127.0.0.1 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+/usr/sbin/slurmctld -c || fail "slurmctld did not start"
+/usr/sbin/slurmd || fail "slurmd did not start"
+for _ in $(seq 1 60); do
+  [[ $(sinfo -h -o %T 2>/dev/null) == idle ]] && break
+  sleep 0.5
+done
+[[ $(sinfo -h -o %T) == idle ]] || { cat "$tmp/slurmctld.log" "$tmp/slurmd.log"; fail "the node is not idle"; }
+echo "slurm up in $(elapsed)"
+
+# submit SCRIPT: the array's job id; wait_for ID SECONDS: until it leaves the queue.
+submit() {
+  local id
+  id=$(sbatch --parsable "$1") || fail "sbatch $1 failed"
+  id=${id%%;*}
+  jobs+=("$id")
+  echo "$id"
+}
+wait_for() {
+  local deadline=$((SECONDS + $2))
+  while [[ -n $(squeue -h -j "$1" 2>/dev/null) ]]; do
+    ((SECONDS < deadline)) || { squeue; fail "job $1 still queued or running after $2 s"; }
+    sleep 1
+  done
+}
+
+# The smoke sweep with fewer steps (every preset, 4 runs each).
+jq --arg preset "${WDLAB_SLURM_PRESET:-all}" '.base.preset = $preset |
+    .base.overrides["train.steps"] = 4 | .base.overrides["train.eval_every"] = 2' "$smoke" >"$tmp/smoke.json"
+cd "$tmp"
+"$wdlab" -q sweep smoke.json --out local --jobs 2 --threads 1 || fail "the local sweep failed"
+"$wdlab" -q report local >/dev/null || fail "the local report failed"
+echo "local sweep done in $(elapsed)"
+
+"$wdlab" slurm smoke.json --shards 3 --array-parallelism 2 --cpus-per-task 1 --out shared \
+  --partition debug --script job.sbatch || fail "wdlab slurm failed"
+grep -q '^#SBATCH --array=0-2%2$' job.sbatch || { cat job.sbatch; fail "not a 3-task array with parallelism 2"; }
+first=$(submit job.sbatch)
+wait_for "$first" 300
+echo "array $first done in $(elapsed)"
+runs=$(jq '.runs | length' shared/sweep.json)
+[[ $(ls shared/slurm/"${first}"_*.out | wc -l) -eq 3 ]] || fail "expected 3 task logs"
+for name in $(jq -r '.runs[].name' shared/sweep.json); do
+  jq -e '.status == "finished" or .status == "diverged"' "shared/$name/summary.json" >/dev/null ||
+    { cat shared/slurm/*.out; fail "$name did not finish"; }
+  n=$(cat shared/slurm/"${first}"_*.out | grep -c "\] $name: \(finished\|diverged\)")
+  [[ $n -eq 1 ]] || { cat shared/slurm/*.out; fail "$name ran $n times"; }
+done
+"$wdlab" -q report shared >/dev/null || fail "the report of the shared directory failed"
+# summary.csv without its timing columns (wall time, tokens/s).
+untimed() {
+  python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+keep = [i for i, h in enumerate(rows[0]) if not any(t in h for t in ("time", "seconds", "tokens_per_s"))]
+for r in rows:
+    print(",".join(r[i] for i in keep))
+PY
+}
+cmp -s <(untimed local/summary.csv) <(untimed shared/summary.csv) ||
+  { diff <(untimed local/summary.csv) <(untimed shared/summary.csv) | head; fail "summary.csv differs from the local sweep's"; }
+
+before=$(find shared -name summary.json -printf '%p %i %T@\n' | sort)
+second=$(submit job.sbatch)
+wait_for "$second" 120
+after=$(find shared -name summary.json -printf '%p %i %T@\n' | sort)
+[[ "$before" == "$after" ]] || fail "resubmitting touched finished runs"
+for f in shared/slurm/"${second}"_*.out; do
+  grep -q "runs, \([0-9]*\) done already, 0 to run" "$f" || { cat "$f"; fail "$f: resubmitting did work"; }
+done
+echo "resubmission did no work ($(elapsed))"
+
+if [[ ${WDLAB_SLURM_TIMINGS:-0} == 1 ]]; then
+  for n in 1 4; do
+    "$wdlab" -q slurm "$smoke" --shards "$n" --array-parallelism "$n" --cpus-per-task 1 \
+      --out "full$n" --script "full$n.sbatch" || fail "wdlab slurm failed"
+    t0=$(date +%s%N)
+    id=$(submit "full$n.sbatch")
+    wait_for "$id" 900
+    echo "full smoke sweep as a $n-task array: $(( ($(date +%s%N) - t0) / 1000000 )) ms wall"
+  done
+fi
+echo "slurm_array: ok ($runs runs; $(elapsed) in all)"
