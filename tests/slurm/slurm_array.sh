@@ -48,17 +48,15 @@ export SLURM_CONF=$tmp/slurm.conf  # a private cluster: /etc/slurm is left alone
 jobs=()
 started_munged=0
 cleanup() {
+  local stepds=()
   if ((${#jobs[@]})); then
+    stepds=($(job_stepds))
     scancel "${jobs[@]}" 2>/dev/null
-    # scancel only asks: wait until the jobs are gone, then end whatever Slurm still tracks.
-    # Stopping slurmd first would leave the tasks' sweeps running after this directory is gone.
-    for _ in $(seq 1 100); do
-      [[ -z $(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null) ]] && break
-      sleep 0.1
-    done
-    local pids
-    pids=$(job_pids)
-    [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
+    # scancel only asks, and a task needs slurmd and slurmctld to finish: wait for the jobs to
+    # leave the queue, then kill what Slurm still lists, before stopping the daemons. Stopping
+    # them first would leave the tasks' sweeps (or their slurmstepd) running after this
+    # directory is gone.
+    queue_empty 60 || { kill -KILL $(job_pids) 2>/dev/null; queue_empty 30; }
   fi
   # By pid file, never by name: other Slurm or munge daemons on this machine are not ours.
   local files=("$tmp/slurmd.pid" "$tmp/slurmctld.pid")
@@ -72,7 +70,28 @@ cleanup() {
       sleep 0.1
     done
   done
+  # A slurmstepd whose slurmd is gone may wait for it: ours, by the pids noted above.
+  local p
+  for p in "${stepds[@]}"; do
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) == slurmstepd ]] && kill -KILL "$p"
+  done
   rm -rf "$tmp"
+}
+queue_empty() {
+  local _
+  for _ in $(seq 1 $(($1 * 5))); do
+    [[ -z $(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null) ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# The slurmstepd processes running our jobs' steps: the parents of the processes listed.
+job_stepds() {
+  local p parent
+  for p in $(job_pids); do
+    parent=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+    [[ -n $parent && $(cat "/proc/$parent/comm" 2>/dev/null) == slurmstepd ]] && echo "$parent"
+  done | sort -u
 }
 # The processes of our jobs that slurmd tracks (proctrack/pgid), one pid per line.
 job_pids() {
@@ -129,13 +148,13 @@ done
 [[ $(sinfo -h -o %T) == idle ]] || { cat "$tmp/slurmctld.log" "$tmp/slurmd.log"; fail "the node is not idle"; }
 echo "slurm up in $(elapsed)"
 
-# submit SCRIPT: the array's job id; wait_for ID SECONDS DIR: until it leaves the queue.
+# submit SCRIPT: sets $submitted to the array's job id and notes it for the cleanup (not in a
+# $(...) subshell, whose note would be lost). wait_for ID SECONDS DIR: until it leaves the queue.
+submitted=""
 submit() {
-  local id
-  id=$(sbatch --parsable "$1") || fail "sbatch $1 failed"
-  id=${id%%;*}
-  jobs+=("$id")
-  echo "$id"
+  submitted=$(sbatch --parsable "$1") || fail "sbatch $1 failed"
+  submitted=${submitted%%;*}
+  jobs+=("$submitted")
 }
 # Bounded by progress, not by a guess at this machine's speed (it is often shared): the job may
 # run as long as its runs in DIR keep logging (metrics.jsonl grows or a summary.json appears)
@@ -185,7 +204,8 @@ echo "local sweep done in $(elapsed)"
 "$wdlab" slurm smoke.json --shards 3 --array-parallelism 2 --cpus-per-task 1 --out shared \
   --partition debug --script job.sbatch || fail "wdlab slurm failed"
 grep -q '^#SBATCH --array=0-2%2$' job.sbatch || { cat job.sbatch; fail "not a 3-task array with parallelism 2"; }
-first=$(submit job.sbatch)
+submit job.sbatch
+first=$submitted
 wait_for "$first" 120 shared
 echo "array $first done in $(elapsed)"
 runs=$(jq '.runs | length' shared/sweep.json)
@@ -211,7 +231,8 @@ cmp -s <(untimed local/summary.csv) <(untimed shared/summary.csv) ||
   { diff <(untimed local/summary.csv) <(untimed shared/summary.csv) | head; fail "summary.csv differs from the local sweep's"; }
 
 before=$(find shared -name summary.json -printf '%p %i %T@\n' | sort)
-second=$(submit job.sbatch)
+submit job.sbatch
+second=$submitted
 wait_for "$second" 120 shared
 after=$(find shared -name summary.json -printf '%p %i %T@\n' | sort)
 [[ "$before" == "$after" ]] || fail "resubmitting touched finished runs"
@@ -227,7 +248,8 @@ if [[ ${WDLAB_SLURM_TIMINGS:-0} == 1 ]]; then
     "$wdlab" -q slurm "$smoke" --shards "$n" --array-parallelism "$n" --cpus-per-task "$cpus" \
       --out "full$n" --script "full$n.sbatch" || fail "wdlab slurm failed"
     t0=$(date +%s%N)
-    id=$(submit "full$n.sbatch")
+    submit "full$n.sbatch"
+    id=$submitted
     wait_for "$id" 300 "full$n"
     echo "full smoke sweep as a $n-task array (--cpus-per-task $cpus): $(( ($(date +%s%N) - t0) / 1000000 )) ms wall, load $(cut -d' ' -f1-3 /proc/loadavg)"
   done
