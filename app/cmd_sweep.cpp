@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "commands.h"
 #include "core/error.h"
@@ -10,6 +11,7 @@
 #include "sweep/parallelism.h"
 #include "sweep/resume.h"
 #include "sweep/runner.h"
+#include "sweep/shard.h"
 
 namespace wdlab::cli {
 namespace {
@@ -25,6 +27,7 @@ struct SweepArgs {
   bool allow_large = false;
   bool tensorboard = false;
   std::string format = "text";
+  std::string shard;
 };
 
 // Points of the grid that resolve to the config of an earlier run are run once.
@@ -48,24 +51,39 @@ void print_dry_run(const SweepPlan& plan, const SweepDecisions& d, const SweepOp
     j["root"] = options.root.string();
     j["jobs"] = options.jobs;
     j["threads"] = options.threads;
+    if (!options.shard.whole())
+      j["shard"] = fmt::format("{}/{}", options.shard.index, options.shard.count);
+    nlohmann::json runs = nlohmann::json::array();
     for (size_t i = 0; i < plan.runs.size(); ++i) {
-      j["runs"][i]["state"] = std::string(to_string(d.runs[i].action));
-      j["runs"][i]["command"] = run_command(plan.runs[i], options.root / plan.runs[i].name, options,
-                                            d.runs[i].action == RunAction::resume);
-      j["runs"][i]["command"][0] = "wdlab";
+      if (!options.shard.owns(plan.runs[i].index)) continue;
+      nlohmann::json run = j["runs"][i];
+      run["state"] = std::string(to_string(d.runs[i].action));
+      run["command"] = run_command(plan.runs[i], options.root / plan.runs[i].name, options,
+                                   d.runs[i].action == RunAction::resume);
+      run["command"][0] = "wdlab";
+      runs.push_back(std::move(run));
     }
+    j["runs"] = std::move(runs);
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  int to_run = 0;
-  for (const RunDecision& r : d.runs)
-    to_run += r.action == RunAction::run || r.action == RunAction::resume;
-  std::printf("sweep %s (%s): %zu runs, %d to run, with %d job%s x %d thread%s -> %s\n",
-              plan.name.c_str(), plan.spec_file.c_str(), plan.runs.size(), to_run, options.jobs,
+  int to_run = 0, total = 0;
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    if (!options.shard.owns(plan.runs[i].index)) continue;
+    ++total;
+    to_run += d.runs[i].action == RunAction::run || d.runs[i].action == RunAction::resume;
+  }
+  const std::string shard = options.shard.whole()
+                                ? ""
+                                : fmt::format(" shard {}/{} (of {} runs)", options.shard.index,
+                                              options.shard.count, plan.runs.size());
+  std::printf("sweep %s (%s)%s: %d runs, %d to run, with %d job%s x %d thread%s -> %s\n",
+              plan.name.c_str(), plan.spec_file.c_str(), shard.c_str(), total, to_run, options.jobs,
               options.jobs == 1 ? "" : "s", options.threads, options.threads == 1 ? "" : "s",
               options.root.string().c_str());
   std::printf("  %-4s %-17s %-15s %s\n", "#", "id", "state", "directory");
   for (size_t i = 0; i < plan.runs.size(); ++i) {
+    if (!options.shard.owns(plan.runs[i].index)) continue;
     std::printf("  %-4d %-17s %-15s %s\n", plan.runs[i].index, plan.runs[i].id.c_str(),
                 std::string(to_string(d.runs[i].action)).c_str(), plan.runs[i].name.c_str());
   }
@@ -89,8 +107,11 @@ Outcome sweep(const SweepArgs& args) {
   SweepOptions options;
   options.root = args.out.empty() ? std::filesystem::path("results") / plan.name
                                   : std::filesystem::path(args.out);
-  const Parallelism p = default_parallelism(usable_cores(), static_cast<int>(plan.runs.size()),
-                                            args.jobs, args.threads);
+  if (!args.shard.empty())
+    options.shard = parse_shard(args.shard, [](const char* name) { return std::getenv(name); });
+  int shard_runs = 0;
+  for (const PlannedRun& r : plan.runs) shard_runs += options.shard.owns(r.index);
+  const Parallelism p = default_parallelism(usable_cores(), shard_runs, args.jobs, args.threads);
   options.jobs = p.jobs;
   options.threads = p.threads;
   options.force = args.force;
@@ -143,6 +164,10 @@ void register_sweep(CLI::App& app, Outcome& outcome) {
   cmd->add_flag("--tensorboard", args->tensorboard,
                 "Pass --tensorboard to every run: TensorBoard scalars in each run directory, so "
                 "that `tensorboard --logdir <sweep dir>` overlays the runs by directory name");
+  cmd->add_option("--shard", args->shard,
+                  "Run only shard i of N: the runs k with k mod N = i (i/N, from 0); auto reads "
+                  "SLURM_ARRAY_TASK_ID/_COUNT, auto/N reads SLURM_ARRAY_TASK_ID or "
+                  "JOB_COMPLETION_INDEX (Kubernetes). Shards may share one --out directory");
   cmd->footer(
       "Exit codes: 0 every run done (diverged runs are results); 1 a run failed; 130 "
       "interrupted (finished runs kept; rerun to resume).");

@@ -14,6 +14,7 @@ void register_run(CLI::App& app, Outcome& outcome);
 void register_presets(CLI::App& app);
 void register_config(CLI::App& app);
 void register_sweep(CLI::App& app, Outcome& outcome);
+void register_slurm(CLI::App& app);
 void register_table(CLI::App& app);
 void register_report(CLI::App& app);
 void register_inspect(CLI::App& app);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   register_presets(app);
   register_config(app);
   register_sweep(app, outcome);
+  register_slurm(app);
   register_table(app);
   register_report(app);
   register_inspect(app);

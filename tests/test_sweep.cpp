@@ -466,12 +466,12 @@ TEST_F(ResumeTest, CompletedRunUnderAnOldNameIsMovedNotRedone) {
 // Two sweeps in one directory would clear each other's runs; a lock that cannot be created
 // says why, before anything is written.
 TEST_F(ResumeTest, LockFileThatCannotBeCreatedSaysWhy) {
-  fs::create_directories(root / ".sweep.lock");  // a directory: open() fails with EISDIR
+  const fs::path lock = root / ".locks" / "plan.lock";
+  fs::create_directories(lock);  // a directory: open() fails with EISDIR
   SweepOptions options;
   options.root = root;
   const std::string msg = error_of([&] { run_sweep(plan, options, nullptr); });
-  EXPECT_NE(msg.find((root / ".sweep.lock").string() +
-                     ": cannot create the lock file: " + std::strerror(EISDIR)),
+  EXPECT_NE(msg.find(lock.string() + ": cannot create the lock file: " + std::strerror(EISDIR)),
             std::string::npos)
       << msg;
   EXPECT_FALSE(fs::exists(root / "sweep.json"));
@@ -493,9 +493,10 @@ TEST(ProcessPool, RunsEveryJobWithAtMostNAtOnceAndLogsOutput) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t not_started = run_processes(
       jobs, 2, nullptr,
-      [&](size_t) {
+      [&](size_t, ProcessJob&) {
         ++running;
         peak = std::max(peak, running);
+        return true;
       },
       [&](size_t i, const ProcessExit& e) {
         --running;
@@ -528,7 +529,8 @@ TEST(ProcessPool, ChildOutputSurvivesALogThatCannotBeWritten) {
        {}}};
   std::vector<ProcessExit> exits(2);
   run_processes(
-      jobs, 2, nullptr, [](size_t) {}, [&](size_t i, const ProcessExit& e) { exits[i] = e; });
+      jobs, 2, nullptr, [](size_t, ProcessJob&) { return true; },
+      [&](size_t i, const ProcessExit& e) { exits[i] = e; });
   EXPECT_EQ(exits[0].code, 1);
   EXPECT_EQ(exits[0].output_tail, "starting\nerror: the real reason\n");
   EXPECT_EQ(last_output_line(exits[0]), "error: the real reason");
@@ -542,7 +544,7 @@ TEST(ProcessPool, LongOutputIsLoggedWholeAndItsTailKept) {
   const fs::path log = fs::temp_directory_path() / "wdlab_pool_long.log";
   ProcessExit exit;
   run_processes(
-      {{{"/usr/bin/seq", "30000"}, log, {}}}, 1, nullptr, [](size_t) {},
+      {{{"/usr/bin/seq", "30000"}, log, {}}}, 1, nullptr, [](size_t, ProcessJob&) { return true; },
       [&](size_t, const ProcessExit& e) { exit = e; });
   std::string expected;
   for (int i = 1; i <= 30000; ++i) expected += std::to_string(i) + "\n";
@@ -570,7 +572,8 @@ TEST(ProcessPool, StopRequestForwardsTheSignalAndStartsNothingNew) {
     stop.request(SIGTERM);
   });
   const size_t not_started = run_processes(
-      jobs, 2, &stop, [](size_t) {}, [&](size_t, const ProcessExit& e) { exits.push_back(e); });
+      jobs, 2, &stop, [](size_t, ProcessJob&) { return true; },
+      [&](size_t, const ProcessExit& e) { exits.push_back(e); });
   stopper.join();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

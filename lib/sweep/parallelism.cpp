@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 namespace wdlab {
@@ -31,10 +32,17 @@ Parallelism default_parallelism(int cores, int runs, int jobs, int threads) {
 }
 
 int usable_cores() {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
+  // A Slurm task owns --cpus-per-task cores, though without task binding (TaskPlugin=task/none)
+  // its affinity still shows the whole node.
+  if (const char* s = std::getenv("SLURM_CPUS_PER_TASK")) {
+    const int n = std::atoi(s);
+    if (n > 0) cores = std::min(cores, n);
+  }
+  return cores;
 }
 
 }  // namespace wdlab

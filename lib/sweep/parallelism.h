@@ -19,7 +19,7 @@ struct Parallelism {
 Parallelism default_parallelism(int cores, int runs, int jobs = 0, int threads = 0);
 
 // The cores this process may run on (its CPU affinity; containers often allow fewer than the
-// machine has).
+// machine has), and no more than a Slurm task's SLURM_CPUS_PER_TASK.
 int usable_cores();
 
 }  // namespace wdlab

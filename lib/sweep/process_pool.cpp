@@ -130,6 +130,8 @@ pid_t spawn(const ProcessJob& job, ChildOutput& output) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, ends[1], 1);  // dup2 clears O_CLOEXEC on 1 and 2
   posix_spawn_file_actions_adddup2(&actions, ends[1], 2);
+  // dup2 onto itself clears close-on-exec (glibc >= 2.29), so only this descriptor is inherited.
+  if (job.keep_fd >= 0) posix_spawn_file_actions_adddup2(&actions, job.keep_fd, job.keep_fd);
 
   // The child starts with default dispositions and nothing blocked, whatever ours are.
   posix_spawnattr_t attr;
@@ -160,7 +162,7 @@ pid_t spawn(const ProcessJob& job, ChildOutput& output) {
 }  // namespace
 
 size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, const StopRequest* stop,
-                     const std::function<void(size_t)>& before_start,
+                     const std::function<bool(size_t, ProcessJob&)>& before_start,
                      const std::function<void(size_t, const ProcessExit&)>& on_exit) {
   WD_CHECK(max_parallel >= 1, "--jobs: must be at least 1, got {}", max_parallel);
   struct Running {
@@ -184,10 +186,12 @@ size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, cons
     while (!error && requests == 0 && next < jobs.size() &&
            running.size() < static_cast<size_t>(max_parallel)) {
       try {
-        before_start(next);
-        auto output = std::make_unique<ChildOutput>(jobs[next].log, jobs[next].append_log);
-        const pid_t pid = spawn(jobs[next], *output);
-        running[pid] = {next, Clock::now(), std::move(output)};
+        ProcessJob job = jobs[next];
+        if (before_start(next, job)) {
+          auto output = std::make_unique<ChildOutput>(job.log, job.append_log);
+          const pid_t pid = spawn(job, *output);
+          running[pid] = {next, Clock::now(), std::move(output)};
+        }
       } catch (...) {
         error = std::current_exception();
         break;

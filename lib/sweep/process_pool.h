@@ -7,7 +7,7 @@
 //
 //   StopRequest stop;                       // the CLI's SIGINT/SIGTERM handler calls request()
 //   run_processes(jobs, 2, &stop,
-//                 [](size_t i) { ...about to start: prepare its directory... },
+//                 [](size_t i, ProcessJob& job) { ...prepare its directory; false: skip it... },
 //                 [](size_t i, const ProcessExit& e) { ...ended... });
 #pragma once
 
@@ -24,6 +24,7 @@ struct ProcessJob {
   std::filesystem::path log;                             // stdout and stderr, truncated first
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
   bool append_log = false;                               // append to the log instead
+  int keep_fd = -1;  // a descriptor the child inherits (a lock that must outlive us)
 };
 
 // How much of a child's output is kept in memory.
@@ -50,9 +51,11 @@ struct StopRequest {
 };
 
 // Returns how many jobs were never started because of a stop request. Throws (after reaping the
-// children already running) if before_start throws or a child cannot be started.
+// children already running) if before_start throws or a child cannot be started. before_start
+// gets a copy of the job to amend (its command may depend on what it finds) and returns false
+// to leave the job out (neither started nor counted as not started; on_exit is not called).
 size_t run_processes(const std::vector<ProcessJob>& jobs, int max_parallel, const StopRequest* stop,
-                     const std::function<void(size_t)>& before_start,
+                     const std::function<bool(size_t, ProcessJob&)>& before_start,
                      const std::function<void(size_t, const ProcessExit&)>& on_exit);
 
 std::string describe(const ProcessExit& e);

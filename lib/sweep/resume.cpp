@@ -47,13 +47,10 @@ SweepDecisions decide_runs(const SweepPlan& plan, const fs::path& root, bool for
       moving_away.insert(it->second);
       continue;
     }
-    const fs::path dir = root / plan.runs[i].name;
-    if (r.state.state == RunState::unfinished && fs::is_regular_file(dir / "config.json", ec)) {
-      const std::optional<CheckpointInfo> c = peek_checkpoint(dir);
-      if (c && c->config_id == plan.runs[i].id) {
-        r.action = RunAction::resume;
-        r.resume_step = c->step;
-      }
+    if (r.state.state != RunState::unfinished) continue;
+    if (const std::optional<int> step = resumable_step(root / plan.runs[i].name, plan.runs[i].id)) {
+      r.action = RunAction::resume;
+      r.resume_step = *step;
     }
   }
   for (size_t i = 0; i < plan.runs.size(); ++i) {
@@ -65,6 +62,14 @@ SweepDecisions decide_runs(const SweepPlan& plan, const fs::path& root, bool for
                     dir.string(), s.status, s.id, plan.runs[i].id));
   }
   return d;
+}
+
+std::optional<int> resumable_step(const fs::path& dir, const std::string& id) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "config.json", ec)) return std::nullopt;
+  const std::optional<CheckpointInfo> c = peek_checkpoint(dir);
+  if (!c || c->config_id != id) return std::nullopt;
+  return c->step;
 }
 
 std::string_view to_string(RunAction action) {

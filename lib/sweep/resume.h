@@ -14,6 +14,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,9 @@ struct SweepDecisions {
 SweepDecisions decide_runs(const SweepPlan& plan, const std::filesystem::path& root, bool force);
 
 std::string_view to_string(RunAction action);
+
+// The step of the checkpoint in the unfinished run directory `dir` when it belongs to config
+// `id` (the run can be resumed from it), else nothing.
+std::optional<int> resumable_step(const std::filesystem::path& dir, const std::string& id);
 
 }  // namespace wdlab

@@ -1,20 +1,18 @@
 #include "sweep/runner.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
 
 #include "core/error.h"
-#include "io/atomic_file.h"
 #include "sweep/resume.h"
+#include "sweep/sweep_dir.h"
 
 namespace wdlab {
 namespace fs = std::filesystem;
@@ -28,26 +26,6 @@ std::string human_time(double s) {
   if (s < 3600) return fmt::format("{:.0f}m{:02.0f}s", std::floor(s / 60), std::fmod(s, 60));
   return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
 }
-
-// One sweep per root at a time: two would clear each other's unfinished runs.
-class RootLock {
- public:
-  explicit RootLock(const fs::path& root) {
-    const fs::path file = root / ".sweep.lock";
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    WD_CHECK(fd_ >= 0, "{}: cannot create the lock file: {}", file.string(), std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      fail("{}: another `wdlab sweep` is running in this directory", root.string());
-    }
-  }
-  ~RootLock() { ::close(fd_); }
-  RootLock(const RootLock&) = delete;
-  RootLock& operator=(const RootLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 void clear_dir(const fs::path& dir) {
   std::error_code ec;
@@ -104,40 +82,49 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
            root.string());
 
   // Everything that can refuse happens before the first write.
-  const SweepDecisions d = decide_runs(plan, root, options.force);
-  if (!d.conflicts.empty()) {
+  const SweepDecisions first = decide_runs(plan, root, options.force);
+  if (!first.conflicts.empty()) {
     std::string list;
-    for (size_t i = 0; i < d.conflicts.size() && i < 3; ++i) list += "\n  " + d.conflicts[i];
-    if (d.conflicts.size() > 3) list += fmt::format("\n  ... and {} more", d.conflicts.size() - 3);
+    for (size_t i = 0; i < first.conflicts.size() && i < 3; ++i)
+      list += "\n  " + first.conflicts[i];
+    if (first.conflicts.size() > 3)
+      list += fmt::format("\n  ... and {} more", first.conflicts.size() - 3);
     fail(
         "{}: {} run director{} of an earlier, different sweep would be overwritten (the spec or "
         "its overrides changed):{}\nUse --out DIR for a separate sweep, or --force to replace "
         "them.",
-        root.string(), d.conflicts.size(), d.conflicts.size() == 1 ? "y" : "ies", list);
+        root.string(), first.conflicts.size(), first.conflicts.size() == 1 ? "y" : "ies", list);
   }
   fs::create_directories(root, ec);
   WD_CHECK(!ec, "{}: cannot create: {}", root.string(), ec.message());
-  RootLock lock(root);
-  write_file_atomic(root / "sweep.json", plan_to_json(plan).dump(2) + "\n");
-  apply_moves(plan, d, root);
+  // Decided again once this process has joined the directory: another one may have moved or
+  // finished runs since.
+  SweepDecisions d;
+  const SweepDirMember member(root, plan, [&] {
+    d = decide_runs(plan, root, options.force);
+    apply_moves(plan, d, root);
+  });
 
   SweepOutcome out;
-  out.total = static_cast<int>(plan.runs.size());
   std::vector<const PlannedRun*> todo;
-  std::vector<const RunDecision*> todo_decision;
   for (size_t i = 0; i < plan.runs.size(); ++i) {
+    if (!options.shard.owns(plan.runs[i].index)) continue;
+    ++out.total;
     if (d.runs[i].action == RunAction::run || d.runs[i].action == RunAction::resume) {
       todo.push_back(&plan.runs[i]);
-      todo_decision.push_back(&d.runs[i]);
       if (d.runs[i].action == RunAction::resume) ++out.resumed;
     } else {
       ++out.already_done;
       if (d.runs[i].action == RunAction::move) ++out.renamed;
     }
   }
+  const std::string shard = options.shard.whole()
+                                ? ""
+                                : fmt::format(" shard {}/{} (of {} runs)", options.shard.index,
+                                              options.shard.count, plan.runs.size());
   spdlog::info(
-      "sweep {}: {} runs, {} done already{}, {} to run{} with {} job{} x {} thread{} -> {}",
-      plan.name, out.total, out.already_done,
+      "sweep {}{}: {} runs, {} done already{}, {} to run{} with {} job{} x {} thread{} -> {}",
+      plan.name, shard, out.total, out.already_done,
       out.renamed ? fmt::format(" ({} renamed)", out.renamed) : "", todo.size(),
       out.resumed ? fmt::format(" ({} resumed from their checkpoints)", out.resumed) : "",
       options.jobs, options.jobs == 1 ? "" : "s", options.threads, options.threads == 1 ? "" : "s",
@@ -146,31 +133,51 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
   std::vector<ProcessJob> jobs;
   for (size_t i = 0; i < todo.size(); ++i) {
     const fs::path dir = root / todo[i]->name;
-    const bool resume = todo_decision[i]->action == RunAction::resume;
-    jobs.push_back({run_command(*todo[i], dir, options, resume),
+    jobs.push_back({run_command(*todo[i], dir, options),
                     dir / "log.txt",
                     {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)},
-                     {std::string(kSweepPidVariable), std::to_string(getpid())}},
-                    resume});
+                     {std::string(kSweepPidVariable), std::to_string(getpid())}}});
   }
 
   const auto t0 = Clock::now();
   double run_seconds = 0.0;
-  int ended = 0, running = 0;
-  auto before_start = [&](size_t i) {
-    // The directory is created here, empty, so the child's log can go in it from the start.
-    const fs::path dir = root / todo[i]->name;
-    const RunDecision& decision = *todo_decision[i];
-    if (decision.action == RunAction::resume) {
-      spdlog::info("{}: resuming from its checkpoint at step {}", todo[i]->name,
-                   decision.resume_step);
+  int ended = 0, running = 0, left_out = 0;
+  std::map<size_t, std::unique_ptr<FileLock>> run_locks;  // of the runs going on
+  auto before_start = [&](size_t i, ProcessJob& job) {
+    const PlannedRun& run = *todo[i];
+    const fs::path dir = root / run.name;
+    auto lock = std::make_unique<FileLock>(run_lock_path(root, run.id));
+    if (!lock->try_lock(FileLock::exclusive)) {
+      ++out.elsewhere;
+      ++left_out;
+      spdlog::info("{}: being run by another process; left to it", run.name);
+      return false;
+    }
+    // Decided again under the lock: another process may have finished the run, or left a
+    // checkpoint, since the plan was made.
+    if (!options.force && inspect_run_dir(dir, run.id).state == RunState::done) {
+      ++out.already_done;
+      ++left_out;
+      spdlog::info("{}: finished by another process meanwhile", run.name);
+      return false;
+    }
+    const std::optional<int> step = options.force ? std::nullopt : resumable_step(dir, run.id);
+    if (step) {
+      spdlog::info("{}: resuming from its checkpoint at step {}", run.name, *step);
     } else {
+      // The directory is created here, empty, so the child's log can go in it from the start.
       if (fs::exists(dir)) clear_dir(dir);
       fs::create_directories(dir);
     }
+    job.argv = run_command(run, dir, options, step.has_value());
+    job.append_log = step.has_value();
+    job.keep_fd = lock->fd();  // the run holds its lock as long as it lives, even without us
+    run_locks[i] = std::move(lock);
     ++running;
+    return true;
   };
   auto on_exit = [&](size_t i, const ProcessExit& e) {
+    run_locks.erase(i);
     --running;
     ++ended;
     const PlannedRun& run = *todo[i];
@@ -201,7 +208,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
     }
     const int done = out.already_done + out.finished + out.diverged;
     const int completed = out.finished + out.diverged + out.failed;
-    const int remaining = static_cast<int>(todo.size()) - ended;
+    const int remaining = static_cast<int>(todo.size()) - ended - left_out;
     std::string eta = "-";
     if (completed > 0 && !(stop && stop->requested())) {
       const double per_run = run_seconds / completed;
@@ -216,19 +223,21 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
   const int done = out.already_done + out.finished + out.diverged;
-  const std::string counts =
-      fmt::format("{}/{} done ({} finished, {} diverged this time, {} before)", done, out.total,
-                  out.finished, out.diverged, out.already_done);
+  std::string counts = fmt::format("{}/{} done ({} finished, {} diverged this time, {} before)",
+                                   done, out.total, out.finished, out.diverged, out.already_done);
+  if (out.elsewhere)
+    counts += fmt::format("; {} left to the other process{} running them", out.elsewhere,
+                          out.elsewhere == 1 ? "" : "es");
   if (out.interrupted || out.not_started) {
     spdlog::warn(
         "sweep {} stopped after {}: {}; {} interrupted, {} not started. Run the same "
         "command again to finish the missing runs.",
-        plan.name, human_time(out.seconds), counts, out.interrupted, out.not_started);
+        plan.name + shard, human_time(out.seconds), counts, out.interrupted, out.not_started);
   } else if (out.failed) {
-    spdlog::error("sweep {}: {} in {}; {} FAILED (see their log.txt)", plan.name, counts,
+    spdlog::error("sweep {}: {} in {}; {} FAILED (see their log.txt)", plan.name + shard, counts,
                   human_time(out.seconds), out.failed);
   } else {
-    spdlog::info("sweep {}: {} in {}", plan.name, counts, human_time(out.seconds));
+    spdlog::info("sweep {}: {} in {}", plan.name + shard, counts, human_time(out.seconds));
   }
   return out;
 }

@@ -7,7 +7,9 @@
 // [--tensorboard] overrides...` (EXE is this very executable), with stdout and stderr in
 // DIR/log.txt, at most `jobs` at once. A failed run is reported with its own last line, kept in
 // memory (DIR/log.txt may be what could not be written).
-// Completed runs are never touched; unfinished ones are cleared and redone (resume.h). A run
+// Completed runs are never touched; unfinished ones are resumed from their checkpoints or cleared
+// and redone (resume.h), each under its run lock (sweep_dir.h), so that several sweep processes
+// (shards: options.shard) can share the root; a run locked by another process is left to it. A run
 // that diverges is a result, not a failure; a run that ends without a summary is a failure: the
 // sweep goes on and reports it. On a stop request no new run starts, the running ones are asked
 // to stop (they write status "interrupted", which never counts as done) and are waited for.
@@ -23,6 +25,7 @@
 
 #include "sweep/plan.h"
 #include "sweep/process_pool.h"
+#include "sweep/shard.h"
 
 namespace wdlab {
 
@@ -35,11 +38,12 @@ struct SweepOptions {
   bool force = false;
   bool allow_large = false;  // passed on to every run (wdlab run --allow-large)
   bool tensorboard = false;  // passed on to every run (wdlab run --tensorboard)
+  SweepShard shard;          // runs only the plan's runs this shard owns
   std::string executable = "/proc/self/exe";
 };
 
 struct SweepOutcome {
-  int total = 0;
+  int total = 0;         // of this shard
   int already_done = 0;  // done before this invocation (renamed ones included)
   int renamed = 0;
   int finished = 0;
@@ -47,7 +51,8 @@ struct SweepOutcome {
   int failed = 0;
   int interrupted = 0;
   int not_started = 0;
-  int resumed = 0;  // of the runs started, continued from a checkpoint
+  int resumed = 0;    // of the runs started, continued from a checkpoint
+  int elsewhere = 0;  // being run by another process when this one got to them: left to it
   double seconds = 0.0;
 };
 

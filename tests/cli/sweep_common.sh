@@ -26,7 +26,7 @@ JSON
 # A fingerprint of every result file: path, inode and modification time.
 fingerprint() {
   find "$1" -type f ! -name '*.md' ! -name '*.csv' ! -name '*.svg' ! -name sweep.json \
-    ! -name .sweep.lock -printf '%p %i %T@\n' | sort
+    ! -path '*/.locks/*' -printf '%p %i %T@\n' | sort
 }
 
 fail() {
