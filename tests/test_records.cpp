@@ -147,12 +147,13 @@ TEST_F(RecordDir, ExportQuotesCommasAndQuotes) {
   EXPECT_NE(row.find(",finished,0123456789abcdef,"), std::string::npos) << row;
   EXPECT_NE(row.find(",3.25"), std::string::npos) << row;
 
-  // Long format, in step order; the null and the torn line are left out.
+  // Long format, in step order; the null and the torn line are left out; whole numbers without a
+  // fraction.
   EXPECT_EQ(text(files.metrics),
             "run,step,key,value\n"
             "\"lr=0.1,\"\"quoted\"\"\",0,val_loss,4.5\n"
             "\"lr=0.1,\"\"quoted\"\"\",5,lr,0.001\n"
-            "\"lr=0.1,\"\"quoted\"\"\",5,train_loss,4.0\n");
+            "\"lr=0.1,\"\"quoted\"\"\",5,train_loss,4\n");
 }
 
 TEST_F(RecordDir, ExportRefusesWhatIsNotARunOrSweep) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -133,6 +134,14 @@ std::vector<std::string> varying_keys(const std::vector<ExportRun>& runs,
   return keys;
 }
 
+// The reader keeps numbers as doubles: whole ones (steps, token counts) are written without a
+// fraction, the rest in their shortest round-trip form.
+std::string number(double v) {
+  if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0)  // 2^53: every integer exact
+    return fmt::format("{}", static_cast<int64_t>(v));
+  return json(v).dump();
+}
+
 bool is_summary_text(const std::string& key) {
   return key == "status" || key == "config_id" || key == "wdlab_version";
 }
@@ -199,8 +208,7 @@ ExportTables export_tables(const fs::path& dir) {
     std::stable_sort(values.begin(), values.end(),
                      [](const Value& a, const Value& b) { return a.step < b.step; });
     for (const Value& v : values)
-      t.metrics.rows.push_back({run.name, fmt::format("{}", static_cast<int64_t>(v.step)), *v.key,
-                                json(v.value).dump()});
+      t.metrics.rows.push_back({run.name, number(v.step), *v.key, number(v.value)});
   }
   return t;
 }

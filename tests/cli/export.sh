@@ -7,7 +7,7 @@ source "$(dirname "$0")/sweep_common.sh" "$1"
 
 write_spec spec.json 6
 "$wdlab" -q sweep spec.json --out sw --jobs 2 >/dev/null 2>&1 || fail "the sweep failed"
-"$wdlab" export sw 2>log.txt || { cat log.txt; fail "export failed"; }
+"$wdlab" export sw >log.txt 2>&1 || { cat log.txt; fail "export failed"; }
 grep -q "runs.csv: 4 runs" log.txt || { cat log.txt; fail "export did not count 4 runs"; }
 [[ -s sw/runs.csv && -s sw/metrics.csv ]] || fail "no CSV files"
 head -3 sw/runs.csv
@@ -72,7 +72,7 @@ PY
 two=$(ls -d sw/0*/ | sed -n 2p)
 echo '{"status": "fini' >"$two/summary.json"
 echo '{"step": 7, "train_lo' >>"$two/metrics.jsonl"
-"$wdlab" export sw --out torn 2>log.txt || { cat log.txt; fail "export with a torn file failed"; }
+"$wdlab" export sw --out torn >log.txt 2>&1 || { cat log.txt; fail "export with a torn file failed"; }
 grep -q "metrics.jsonl:.*skipped" log.txt || { cat log.txt; fail "no warning for the torn line"; }
 grep -q "^\"\?$(basename "$two").*,unfinished," torn/runs.csv || { cat torn/runs.csv; fail "torn run's status"; }
 

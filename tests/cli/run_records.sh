@@ -61,17 +61,16 @@ grep -q '"argv"\|"host"\|"cwd"' plain/config.json && fail "provenance in config.
 # --init-from: the file's path and SHA-256 in config.json, and another config id.
 "$wdlab" -q run --preset gpt2 --scale tiny train.steps=5 --save --out base
 sha=$(sha256sum base/model.safetensors | cut -d' ' -f1)
-args=(--preset gpt2 --scale tiny train.steps=300 train.log_every=10 train.eval_every=50
-      train.checkpoint_every=50)
+args=(--preset gpt2 --scale tiny train.steps=200 train.log_every=10 train.eval_every=50
+      train.checkpoint_every=40)
 "$wdlab" -q run "${args[@]}" --init-from base/model.safetensors --save --out init-ref
-"$wdlab" -q run "${args[@]}" train.steps=5 --out scratch
 [[ $(value init-ref/config.json wdlab.init_from.sha256) == "$sha" ]] || fail "init_from.sha256"
 [[ $(value init-ref/config.json wdlab.init_from.path) == "$tmp/base/model.safetensors" || \
    $(value init-ref/config.json wdlab.init_from.path) == "$(pwd -P)/base/model.safetensors" ]] ||
   fail "init_from.path: $(value init-ref/config.json wdlab.init_from.path)"
 [[ $(value init-ref/run.json init_from.sha256) == "$sha" ]] || fail "run.json init_from"
-"$wdlab" -q run "${args[@]}" --out scratch-300
-[[ $(value init-ref/config.json wdlab.config_id) != $(value scratch-300/config.json wdlab.config_id) ]] ||
+"$wdlab" -q run "${args[@]}" --out scratch-200
+[[ $(value init-ref/config.json wdlab.config_id) != $(value scratch-200/config.json wdlab.config_id) ]] ||
   fail "a run from a checkpoint has the config id of a run from scratch"
 [[ $(value init-ref/summary.json config_id) == $(value init-ref/config.json wdlab.config_id) ]] ||
   fail "summary.json and config.json ids differ"
@@ -82,7 +81,7 @@ args=(--preset gpt2 --scale tiny train.steps=300 train.log_every=10 train.eval_e
 pid=$!
 pids+=("$pid")
 for _ in $(seq 600); do
-  [[ -s init-cut/checkpoint.safetensors ]] && grep -q '"step":1[0-9][0-9],' init-cut/metrics.jsonl 2>/dev/null && break
+  [[ -s init-cut/checkpoint.safetensors ]] && grep -q '"step":[5-9]0,' init-cut/metrics.jsonl 2>/dev/null && break
   sleep 0.05
 done
 kill -INT "$pid"
@@ -93,7 +92,8 @@ wait "$pid" || code=$?
 [[ $(value init-cut/run.json ended) =~ $iso ]] || fail "no end time after the interrupt"
 "$wdlab" -q run --resume init-cut
 [[ $(value init-cut/run.json status) == finished ]] || fail "run.json after the resume"
-[[ $(value init-cut/run.json invocations.1.argv.3) == init-cut ]] || fail "resume argv"
+[[ $(value init-cut/run.json invocations.1.argv.3) == --resume && \
+   $(value init-cut/run.json invocations.1.argv.4) == init-cut ]] || fail "resume argv"
 [[ $(value init-cut/run.json invocations.1.from_step) -gt 0 ]] || fail "from_step"
 [[ $(value init-cut/run.json started) == $(value init-cut/run.json invocations.0.start) ]] || fail "started"
 time_ok init-cut/metrics.jsonl || fail "time_s goes back after the resume"

@@ -13,11 +13,11 @@ fail() {
   echo "FAIL: $*"
   exit 1
 }
-# value FILE DOTTED.KEY: a value of a JSON file.
+# value FILE DOTTED.KEY: a value of a JSON file, as JSON (lists indexed by number).
 value() {
   /usr/bin/python3 -c 'import json,sys
 v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): v = v[k]
+for k in sys.argv[2].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
 print(json.dumps(v))' "$1" "$2"
 }
 
