@@ -106,6 +106,8 @@ Outcome resume(const RunArgs& args) {
   const int recorded_threads = stored["wdlab"].value("threads", 1);
   const bool recorded_save = stored["wdlab"].value("save", false);
   const bool recorded_tensorboard = stored["wdlab"].value("tensorboard", false);
+  // Part of the run's identity (the config id): the checkpoint carries it.
+  const nlohmann::json init_from = stored["wdlab"].value("init_from", nlohmann::json());
   stored.erase("wdlab");
   // Overrides apply on top of the run's config: restating it (or changing only the checkpoint
   // schedule) is fine, anything else would be another run.
@@ -138,7 +140,8 @@ Outcome resume(const RunArgs& args) {
   RunConfig config = parse_run_config(cfg);
   check_run_memory(config, {.threads = threads, .resume = true}, args.allow_large);
   Trainer trainer(std::move(config), threads);
-  trainer.resume_from(dir);
+  trainer.record_command_line(command_line());
+  trainer.resume_from(dir, init_from);
   trainer.save_final_weights(args.save || recorded_save);
   trainer.write_tensorboard(args.tensorboard || recorded_tensorboard);
   // Until it completes again, the run is unfinished: no stale "interrupted" summary stays.
@@ -164,6 +167,7 @@ Outcome run(const RunArgs& args) {
   // directory exists, so bad input leaves nothing behind.
   Trainer trainer(std::move(config), args.threads);
   if (!args.init_from.empty()) trainer.load_initial_weights(args.init_from);
+  trainer.record_command_line(command_line());
   trainer.save_final_weights(args.save);
   trainer.write_tensorboard(args.tensorboard);
   namespace fs = std::filesystem;

@@ -78,7 +78,7 @@ RunConfig parse_run_config(const json& c) {
   return r;
 }
 
-std::string config_id(const json& config) {
+std::string config_id(const json& config, const std::string& init_sha256) {
   json c = config;
   c.erase("name");
   // When checkpoints are written does not change a run's results.
@@ -87,6 +87,8 @@ std::string config_id(const json& config) {
     c["train"].erase("checkpoint_minutes");
   }
   if (c.contains("optim")) normalise_optim(c);
+  // Not a config key (the schema has none of this name), so it cannot collide with one.
+  if (!init_sha256.empty()) c["init_sha256"] = init_sha256;
   const std::string text = c.dump();  // keys sorted: canonical
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char ch : text) {

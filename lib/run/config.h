@@ -58,7 +58,9 @@ RunConfig parse_run_config(const nlohmann::json& config);
 
 // Stable id of a resolved config (hex of a 64-bit FNV-1a hash over its canonical dump, ignoring
 // "name" and the checkpoint schedule, after normalisation): two runs with the same id train the
-// same thing.
-std::string config_id(const nlohmann::json& config);
+// same thing. A run started from a weights file (--init-from) passes the file's SHA-256, which
+// enters the hash: it trains something else than the run from the seed's init. Without one the
+// id is what it always was.
+std::string config_id(const nlohmann::json& config, const std::string& init_sha256 = "");
 
 }  // namespace wdlab

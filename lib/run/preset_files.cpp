@@ -47,9 +47,10 @@ std::vector<fs::path> preset_search_path() {
   if (const char* env = std::getenv("WDLAB_CONFIGS"); env && *env) dirs.emplace_back(env);
   const fs::path exe = executable_dir();
   if (!exe.empty()) {
-    // build/app/wdlab -> configs/ two or three levels up; installed: ../share/wdlab/configs.
-    for (const fs::path& rel : {fs::path("configs"), fs::path("../configs"),
-                                fs::path("../../configs"), fs::path("../share/wdlab/configs")}) {
+    // Installed (`cmake --install`): <prefix>/bin/wdlab finds <prefix>/share/wdlab/configs first,
+    // the copy installed with it. A build tree: build/wdlab -> configs/ one or two levels up.
+    for (const fs::path& rel : {fs::path(WDLAB_INSTALL_CONFIGS), fs::path("configs"),
+                                fs::path("../configs"), fs::path("../../configs")}) {
       dirs.push_back((exe / rel).lexically_normal());
     }
   }

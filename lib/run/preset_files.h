@@ -12,8 +12,9 @@
 
 namespace wdlab {
 
-// Directories searched for presets, in order: $WDLAB_CONFIGS, configs/ next to or above the
-// executable, the source tree's configs/.
+// Directories searched for presets, in order: $WDLAB_CONFIGS, the installed copy beside the
+// executable (<prefix>/share/wdlab/configs for <prefix>/bin/wdlab), configs/ next to or above
+// the executable, the source tree's configs/.
 std::vector<std::filesystem::path> preset_search_path();
 // Preset names found on the search path (first occurrence wins), sorted.
 std::vector<std::string> list_presets();

@@ -13,6 +13,7 @@ std::string tensorboard_tag(const std::string& key) {
       {"norm_decay", "norm_group/decay"}, {"norm_no_decay", "norm_group/no_decay"},
       {"wd_step", "decay/step_size"},     {"wd_budget", "decay/budget"},
       {"tokens", "progress/tokens"},      {"tokens_per_s", "progress/tokens_per_s"},
+      {"time_s", "progress/time_s"},
   };
   if (const auto it = renamed.find(key); it != renamed.end()) return it->second;
   std::string tag = key;  // lr, grad_norm, norm.<kind>, grad_norm.<kind>, update_rel.<kind>

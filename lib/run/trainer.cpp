@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/sha256.h"
 #include "core/subnormals.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
@@ -16,6 +17,7 @@
 #include "io/tensorboard_events.h"
 #include "optim/grad_clip.h"
 #include "run/checkpoint.h"
+#include "run/run_record.h"
 #include "run/tensorboard_tags.h"
 #include "run/train_step.h"
 
@@ -58,12 +60,24 @@ Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), th
   optimizer_ = std::make_unique<Optimizer>(model_->table(), std::move(plan), config_.optim.options);
 }
 
-void Trainer::resume_from(const std::filesystem::path& run_dir) {
-  WD_CHECK(init_from_.empty(),
+std::string Trainer::id() const {
+  return config_id(config_.json,
+                   init_from_.is_null() ? std::string() : init_from_["sha256"].get<std::string>());
+}
+
+void Trainer::resume_from(const std::filesystem::path& run_dir, const json& init_from) {
+  WD_CHECK(init_from_.is_null(),
            "--resume and --init-from exclude each other: a resumed run "
            "continues from its checkpoint");
-  resume_ = load_checkpoint(run_dir, config_id(config_.json), model_->table(),
-                            model_->params().data(), *optimizer_);
+  if (!init_from.is_null()) {
+    const auto sha = init_from.is_object() ? init_from.find("sha256") : init_from.end();
+    WD_CHECK(sha != init_from.end() && sha->is_string() && sha->get<std::string>().size() == 64,
+             "{}: \"wdlab\".\"init_from\": expected {{\"path\": ..., \"sha256\": <64 hex "
+             "digits>}}, got {}",
+             (run_dir / "config.json").string(), init_from.dump());
+    init_from_ = init_from;
+  }
+  resume_ = load_checkpoint(run_dir, id(), model_->table(), model_->params().data(), *optimizer_);
   WD_CHECK(resume_->step < config_.train.steps,
            "{}: the checkpoint is at step {}, the run has {} steps: nothing left to train",
            (run_dir / kCheckpointFile).string(), resume_->step, config_.train.steps);
@@ -74,7 +88,10 @@ void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
   load_safetensors(checkpoint, model_->table(), model_->params().data());
   // A NaN or Inf would only show up as a divergence at step 1: refuse it here, by name.
   require_finite(model_->table(), model_->params().data(), checkpoint.string());
-  init_from_ = checkpoint.string();
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(checkpoint, ec);
+  init_from_ = {{"path", (ec ? checkpoint : absolute).lexically_normal().string()},
+                {"sha256", sha256_file(checkpoint)}};
 }
 
 double Trainer::evaluate() {
@@ -122,13 +139,21 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   Transformer<float>& model = *model_;
   const ParamTable& table = model.table();
   const DecayPlan& plan = optimizer_->plan();
+  const std::string id = this->id();
+  // The run's clock: "time_s" of metrics.jsonl and wall_seconds; a resumed run continues it.
+  const auto t_start = Clock::now();
+  const double wall_before = resume_ ? resume_->wall_seconds : 0.0;
+  auto run_seconds = [&] { return wall_before + seconds_since(t_start); };
 
   json config_out = c.json;
-  config_out["wdlab"] = {{"version", WDLAB_VERSION},  {"config_id", config_id(c.json)},
+  config_out["wdlab"] = {{"version", WDLAB_VERSION},  {"config_id", id},
                          {"threads", threads_},       {"vocab_size", data_.vocab_size},
                          {"data", data_.description}, {"parameters", table.total()},
                          {"save", save_final_},       {"tensorboard", tensorboard_}};
+  if (!init_from_.is_null()) config_out["wdlab"]["init_from"] = init_from_;
   write_file_atomic(run_dir / "config.json", config_out.dump(2) + "\n");
+  RunRecord record(argv_, threads_);
+  record.begin(run_dir, id, init_from_, resume_ ? resume_->step : 0);
   write_file_atomic(run_dir / "param_groups.json", param_groups_json().dump(2) + "\n");
 
   spdlog::info("data: {}", data_.description);
@@ -154,7 +179,8 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     spdlog::info("tensorboard: {}", events->path().string());
   }
   TensorBoardScalars scalars;
-  auto log_row = [&](const json& row) {
+  auto log_row = [&](json row) {
+    row["time_s"] = run_seconds();
     metrics.append(row);
     if (!events) return;
     const std::vector<ScalarValue> values = scalars.of(row);
@@ -208,13 +234,13 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
 
   std::string status = "finished";
   int diverged_step = -1, steps_done = 0, best_step = 0;
-  double train_loss = 0.0, val_loss = 0.0, best_val = 0.0, wall_before = 0.0;
+  double train_loss = 0.0, val_loss = 0.0, best_val = 0.0;
   std::vector<int> resumed_at;
   TrainStep train_step(model, *optimizer_, c.optim.schedule, c.optim.grad_clip);
   if (resume_) {
     const RunProgress& p = *resume_;
     steps_done = p.step, train_loss = p.train_loss, val_loss = p.val_loss;
-    best_val = p.best_val, best_step = p.best_step, wall_before = p.wall_seconds;
+    best_val = p.best_val, best_step = p.best_step;
     train_step.restore(p.train_step);
     sampler.restore(p.batches);
     dropout_rng.restore(p.dropout);
@@ -234,8 +260,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
   }
 
-  const auto t_start = Clock::now();
-  auto t_log = t_start, t_checkpoint = t_start;
+  auto t_log = Clock::now(), t_checkpoint = t_log;
   int log_from_step = steps_done, checkpoint_step = resume_ ? steps_done : 0;
   // Everything after update steps_done, so that a resume continues bit for bit.
   auto write_checkpoint = [&] {
@@ -245,10 +270,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     p.train_step = train_step.state();
     p.batches = sampler.state(), p.dropout = dropout_rng.state();
     p.metrics_bytes = metrics.bytes(), p.tensor_norms_bytes = tensor_norms.bytes();
-    p.wall_seconds = wall_before + seconds_since(t_start);
+    p.wall_seconds = run_seconds();
     p.threads = threads_;
     p.resumed_at = resumed_at;
-    save_checkpoint(run_dir, config_id(c.json), table, model.params().data(), *optimizer_, p);
+    save_checkpoint(run_dir, id, table, model.params().data(), *optimizer_, p);
     checkpoint_step = steps_done;
     t_checkpoint = Clock::now();
   };
@@ -323,7 +348,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                          seconds_since(t_checkpoint) >= 60.0 * c.train.checkpoint_minutes;
     if (!last && (by_steps || by_time)) write_checkpoint();
   }
-  const double wall = wall_before + seconds_since(t_start);
+  const double wall = run_seconds();
   // A completed run (finished or diverged) needs no checkpoint; an interrupted one keeps it.
   if (status != "interrupted") remove_checkpoint(run_dir);
 
@@ -342,7 +367,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"wall_seconds", wall},
                   {"tokens_per_s", steps_done * tokens_per_step / std::max(wall, 1e-9)},
                   {"resumed_at", resumed_at},
-                  {"config_id", config_id(c.json)},
+                  {"config_id", id},
                   {"wdlab_version", WDLAB_VERSION}};
   add_kind_stats(summary, train_step.norms(), false);
   if (data_.entropy_rate) {
@@ -357,6 +382,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                       {"step", std::to_string(steps_done)},
                       {"wdlab_version", WDLAB_VERSION}});
   }
+  record.end(status);  // before summary.json, the file that marks the run complete
   write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
   spdlog::info("{}: {} steps in {}, final val loss {:.4f} (best {:.4f} at step {})", status,
                steps_done, human_time(wall), val_loss, best_val, best_step);

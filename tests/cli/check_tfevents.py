@@ -32,7 +32,7 @@ TAGS = {
     "diverged": "train/diverged", "val_loss": "val/loss", "val_minus_floor": "val/minus_floor",
     "norm_decay": "norm_group/decay", "norm_no_decay": "norm_group/no_decay",
     "wd_step": "decay/step_size", "wd_budget": "decay/budget", "tokens": "progress/tokens",
-    "tokens_per_s": "progress/tokens_per_s",
+    "tokens_per_s": "progress/tokens_per_s", "time_s": "progress/time_s",
 }
 
 

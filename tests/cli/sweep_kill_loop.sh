@@ -5,7 +5,7 @@
 # themselves). After each kill: no process of the sweep is left, and every run a rerun would
 # skip is complete (a summary "finished" after all its steps; a torn run must be redone). At the
 # end: the rerun ran exactly the runs not finished, left the finished ones untouched, and every
-# run's metrics.jsonl (without the timing field tokens_per_s) and summary.json (without
+# run's metrics.jsonl (without the timing fields tokens_per_s and time_s) and summary.json (without
 # wall_seconds and tokens_per_s) equal the uninterrupted sweep's, as do the checkpoints.
 # Usage: sweep_kill_loop.sh path/to/wdlab
 set -u
@@ -21,7 +21,7 @@ normalised() {
   local dir=$1
   for f in "$dir"/*/metrics.jsonl; do
     echo "== ${f#"$dir"/}"
-    sed -E 's/"tokens_per_s":[^,}]*,?//' "$f"
+    sed -E -e 's/"tokens_per_s":[^,}]*,?//' -e 's/"time_s":[^,}]*,?//' "$f"
   done
   for f in "$dir"/*/summary.json; do
     echo "== ${f#"$dir"/}"
