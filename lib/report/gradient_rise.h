@@ -10,9 +10,14 @@
 // For every preset, each decoupled configuration with decay_scaling = lr is paired with each
 // that differs from it only in decay_scaling adamc or adamc_all (the same λ, lr, scope, ...),
 // and the pair gets a verdict:
-//   reproduced      AdamW rises (G_end/G_min >= 1.2, and more than 2 SE above 1), AdamC's rise
-//                   is smaller beyond 2 SE and at most half of AdamW's (ratio - 1)
-//   partly          AdamW rises and AdamC's rise is smaller beyond 2 SE, but more than half
+//   reproduced      AdamW rises near the end (G_end/G_min >= 1.2, more than 2 SE above 1, and
+//                   its lowest window in the second half of the run: a norm growing from the
+//                   start is not the paper's late rise), AdamC's rise is smaller beyond 2 SE
+//                   and at most half of AdamW's (ratio - 1)
+//   partly          AdamW rises and AdamC's rise is smaller beyond 2 SE, but more than half;
+//                   or no late minimum (the norm grows from the start), but over the second
+//                   half (G_end over the window at the midpoint) AdamW's norm grows by >= 20 %
+//                   beyond 2 SE and AdamC's grows less, beyond 2 SE
 //   not reproduced  otherwise (no rise under AdamW at this scale, or AdamC does not reduce it)
 // With the final validation loss AdamC minus AdamW ± SE beside it (the paper also reports a
 // lower loss).
@@ -38,6 +43,8 @@ struct RisePair {
   // By metric key ("grad_norm", "grad_norm.matrix", ...), over the finished seeds.
   std::vector<std::pair<std::string, Stat>> adamw_rise, adamc_rise;
   Stat adamw_min_step, adamc_min_step;  // where the total's lowest window starts
+  Stat adamw_half, adamc_half;          // the total's G_end over the window at the midpoint
+  double steps = 0.0;                   // the AdamW runs' length
   Difference val;                       // final val loss, AdamC minus AdamW
   std::string verdict;                  // reproduced | partly | not reproduced
   std::string sentence;                 // the verdict with its deciding numbers

@@ -254,8 +254,12 @@ std::string gradient_rise_section(const std::vector<RisePair>& rises, const fs::
       "lr_t²/lr_peak·λ holds that norm. Rise: the mean gradient norm over the last 5 % of the "
       "steps over the lowest mean over any window of as many logged steps (1 = no rise), per "
       "seed, then mean ± SE. Verdict: reproduced when AdamW rises by at least 20 % beyond 2 SE "
-      "and AdamC's rise is smaller beyond 2 SE and at most half of AdamW's; partly when it is "
-      "smaller but more than half; not reproduced otherwise.\n\n";
+      "from a lowest window in the second half of the run (a late rise, as in the paper) and "
+      "AdamC's rise is smaller beyond 2 SE and at most half of AdamW's; partly when it is "
+      "smaller but more than half, or when the norm has no late minimum (it grows from the "
+      "start) but over the second half (the end window over the window at the midpoint) grows "
+      "by at least 20 % beyond 2 SE under AdamW and less, beyond 2 SE, under AdamC; not "
+      "reproduced otherwise.\n\n";
   int n = 0;
   for (const RisePair& p : rises) {
     ++n;
