@@ -3,9 +3,11 @@
 // pinned per family, and uniform decay leaves nothing out.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "model/transformer.h"
+#include "optim/adamc_scope.h"
 #include "optim/param_groups.h"
 #include "run/config.h"
 #include "test_presets.h"
@@ -131,6 +133,58 @@ TEST(Families, DecayRuleCanExemptEmbeddingsAndRouters) {
   EXPECT_FALSE(plan.decays[*t.find("transformer.wte.weight")]);
   EXPECT_FALSE(plan.decays[*t.find("transformer.h.0.moe.router.weight")]);
   EXPECT_TRUE(plan.decays[*t.find("transformer.h.0.moe.experts.0.c_fc.weight")]);
+}
+
+// AdamC's normalized layers per family, by the paper's rule (adamc_scope.h: every linear layer
+// but the output head): the names that keep lr_t scaling are pinned per family.
+std::set<std::string> not_normalized_names(const ParamTable& t) {
+  const std::vector<bool> adamc = adamc_tensors(t, false);
+  std::set<std::string> names;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (adamc[i]) continue;
+    std::string n = t[i].name;
+    const auto h = n.find(".h.");
+    if (h != std::string::npos) n.replace(h + 3, n.find('.', h + 3) - (h + 3), "*");
+    names.insert(n);
+  }
+  return names;
+}
+
+TEST(Families, AdamcNormalizedLayersAreTheLinearLayersButTheHead) {
+  // gpt2: tied head (the embedding is the output layer), learned positions, LayerNorm biases.
+  EXPECT_EQ(not_normalized_names(build("gpt2").model->table()),
+            (std::set<std::string>{"transformer.wte.weight", "transformer.wpe.weight",
+                                   "transformer.h.*.ln_1.weight", "transformer.h.*.ln_1.bias",
+                                   "transformer.h.*.ln_2.weight", "transformer.h.*.ln_2.bias",
+                                   "transformer.ln_f.weight", "transformer.ln_f.bias"}));
+  // llama: untied head, RMSNorm gains only.
+  EXPECT_EQ(not_normalized_names(build("llama").model->table()),
+            (std::set<std::string>{"transformer.wte.weight", "lm_head.weight",
+                                   "transformer.h.*.ln_1.weight", "transformer.h.*.ln_2.weight",
+                                   "transformer.ln_f.weight"}));
+  // grok1: sandwich norms; the router and every expert count as linear layers.
+  const Built g = build("grok1");
+  const std::set<std::string> grok = not_normalized_names(g.model->table());
+  EXPECT_TRUE(grok.contains("transformer.h.*.ln_1_post.weight"));
+  EXPECT_FALSE(grok.contains("transformer.h.*.moe.router.weight"));
+  EXPECT_FALSE(grok.contains("transformer.h.*.moe.experts.0.c_proj.weight"));
+  EXPECT_FALSE(grok.contains("transformer.h.*.attn.c_proj.weight"));
+  // Every family: the hidden matrices and experts are normalized; embeddings, the untied head
+  // and norm parameters are not.
+  for (const char* preset : {"gpt2", "gpt3", "llama", "palm", "grok1", "mistral", "mixtral"}) {
+    SCOPED_TRACE(preset);
+    const Built b = build(preset);
+    const ParamTable& t = b.model->table();
+    const std::vector<bool> adamc = adamc_tensors(t, false);
+    for (size_t i = 0; i < t.size(); ++i) {
+      const ParamKind k = t[i].kind;
+      const bool linear = k == ParamKind::matrix || k == ParamKind::expert ||
+                          k == ParamKind::router || k == ParamKind::bias;
+      EXPECT_EQ(adamc[i], linear && t[i].name != "lm_head.weight") << t[i].name;
+    }
+    const std::vector<bool> all = adamc_tensors(t, true);
+    EXPECT_EQ(std::count(all.begin(), all.end(), true), static_cast<long>(t.size()));
+  }
 }
 
 }  // namespace

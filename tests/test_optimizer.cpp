@@ -25,7 +25,8 @@ namespace {
 
 constexpr DecayMode kModes[] = {DecayMode::none, DecayMode::coupled, DecayMode::decoupled};
 constexpr DecayScaling kScalings[] = {DecayScaling::lr, DecayScaling::schedule,
-                                      DecayScaling::lr_squared};
+                                      DecayScaling::lr_squared, DecayScaling::adamc,
+                                      DecayScaling::adamc_all};
 constexpr DecayScope kScopes[] = {DecayScope::selective, DecayScope::uniform};
 constexpr OptimizerKind kKinds[] = {OptimizerKind::adam, OptimizerKind::sgd};
 
@@ -120,8 +121,9 @@ bool bitwise_equal(const float* a, const float* b, size_t n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Independent double-precision reference, straight from the equations in lib/optim/optimizer.h (textbook form: bias-
-// corrected m_hat, v_hat; eps added to sqrt(v_hat); decoupled decay as θ(1 - s_t λ)).
+// Independent double-precision reference, straight from the equations in lib/optim/optimizer.h
+// (textbook form: bias- corrected m_hat, v_hat; eps added to sqrt(v_hat); decoupled decay as θ(1 -
+// s_t λ)).
 
 struct RefConfig {
   OptimizerKind kind;
@@ -135,9 +137,21 @@ struct RefRun {
   std::vector<double> params, m, v;
 };
 
+// AdamC's normalized layers in the small set, from the paper's rule (every linear layer but the
+// output head; adamc_scope.h): fc.weight and fc.bias, not ln.weight or the embedding. adamc_all:
+// everything.
+std::vector<bool> expected_adamc_elements(DecayScaling scaling) {
+  std::vector<bool> a(16, scaling == DecayScaling::adamc_all);
+  if (scaling == DecayScaling::adamc) {
+    for (size_t j = 0; j < 9; ++j) a[j] = true;  // fc.weight, fc.bias
+  }
+  return a;
+}
+
 RefRun reference_run(const RefConfig& c, const std::vector<bool>& decayed,
                      const std::vector<float>& init, const std::vector<std::vector<float>>& grads,
                      const std::vector<double>& lrs, double lr_peak) {
+  const std::vector<bool> adamc = expected_adamc_elements(c.scaling);
   const size_t n = init.size();
   RefRun r;
   r.params.assign(init.begin(), init.end());
@@ -151,6 +165,9 @@ RefRun reference_run(const RefConfig& c, const std::vector<bool>& decayed,
     if (c.scaling == DecayScaling::schedule) s = gamma / lr_peak;  // L&H eta_t
     if (c.scaling == DecayScaling::lr_squared) s = gamma * gamma;  // PaLM
     for (size_t j = 0; j < n; ++j) {
+      // AdamC (Defazio 2025): lr_t^2 / lr_peak on normalized layers, AdamW's lr_t elsewhere.
+      if (c.scaling == DecayScaling::adamc || c.scaling == DecayScaling::adamc_all)
+        s = adamc[j] ? gamma * gamma / lr_peak : gamma;
       double& theta = r.params[j];
       double g = grads[step % grads.size()][j];
       if (c.mode == DecayMode::coupled && decayed[j]) g += c.lambda * theta;
@@ -244,6 +261,8 @@ TEST(OptimizerSweep, MatchesDoubleReferenceForEveryConfiguration) {
               if (scaling == DecayScaling::lr) expected = lrs[t] * kLambda;
               if (scaling == DecayScaling::schedule) expected = lrs[t] / 0.05 * kLambda;
               if (scaling == DecayScaling::lr_squared) expected = lrs[t] * lrs[t] * kLambda;
+              if (scaling == DecayScaling::adamc || scaling == DecayScaling::adamc_all)
+                expected = lrs[t] * lrs[t] / 0.05 * kLambda;
             }
             EXPECT_NEAR(got.per_step[t], expected, 1e-15);
           }
@@ -251,7 +270,7 @@ TEST(OptimizerSweep, MatchesDoubleReferenceForEveryConfiguration) {
       }
     }
   }
-  EXPECT_EQ(configurations, 36);
+  EXPECT_EQ(configurations, 60);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -822,6 +841,11 @@ TEST(OptimizerState, DecoupledDecayStep) {
   EXPECT_DOUBLE_EQ(decoupled_decay_step(o, 1e-3, 2e-3), 0.05);
   o.decay_scaling = DecayScaling::lr_squared;
   EXPECT_DOUBLE_EQ(decoupled_decay_step(o, 1e-3, 2e-3), 1e-7);
+  o.decay_scaling = DecayScaling::adamc;  // lr_t^2 / lr_peak * λ = 1e-6 / 2e-3 * 0.1
+  EXPECT_DOUBLE_EQ(decoupled_decay_step(o, 1e-3, 2e-3), 5e-5);
+  o.decay_scaling = DecayScaling::adamc_all;
+  EXPECT_DOUBLE_EQ(decoupled_decay_step(o, 1e-3, 2e-3), 5e-5);
+  EXPECT_THROW(decoupled_decay_step(o, 1e-3, 0.0), Error);
   o.decay_mode = DecayMode::coupled;
   EXPECT_EQ(decoupled_decay_step(o, 1e-3, 2e-3), 0.0);
   o.decay_mode = DecayMode::none;
@@ -837,8 +861,73 @@ TEST(OptimizerState, EnumNames) {
   EXPECT_EQ(to_string(DecayScaling::lr), "lr");
   EXPECT_EQ(to_string(DecayScaling::schedule), "schedule");
   EXPECT_EQ(to_string(DecayScaling::lr_squared), "lr_squared");
+  EXPECT_EQ(to_string(DecayScaling::adamc), "adamc");
+  EXPECT_EQ(to_string(DecayScaling::adamc_all), "adamc_all");
   EXPECT_EQ(to_string(DecayScope::selective), "selective");
   EXPECT_EQ(to_string(DecayScope::uniform), "uniform");
+}
+
+}  // namespace
+}  // namespace wdlab
+
+namespace wdlab {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// AdamC (Defazio 2025, arXiv:2506.02285), derived by hand: with a zero gradient Adam's update
+// is exactly 0 (m = 0), so each step multiplies a decayed weight by 1 - c_t λ and nothing else.
+// Per step, with lr_t from a warmup + cosine schedule to 0:
+//   normalized layers (hidden matrices, router, expert; adamc_scope.h):  c_t = lr_t^2 / lr_peak
+//   the untied head lm_head.weight and the embedding:                   c_t = lr_t (AdamW)
+//   the norm gain (not decayed under selective scope):                  1
+// adamc_all gives every decayed tensor lr_t^2 / lr_peak. At lr_peak both are the same; in the
+// warmup and the cosine tail they differ by far more than float rounding.
+TEST(OptimizerAdamC, ShrinksEachTensorByItsOwnFactorEveryStep) {
+  ParamTable table;
+  table.add("transformer.h.0.attn.c_attn.weight", {2, 2}, ParamKind::matrix);
+  table.add("transformer.h.0.moe.router.weight", {2, 2}, ParamKind::router);
+  table.add("transformer.h.0.moe.experts.0.c_proj.weight", {2, 2}, ParamKind::expert);
+  table.add("transformer.wte.weight", {2, 2}, ParamKind::embedding);
+  table.add("lm_head.weight", {2, 2}, ParamKind::matrix);
+  table.add("transformer.h.0.ln_1.weight", {2}, ParamKind::norm_gain);
+  enum Expect { corrected, lr_scaled, untouched };
+  const Expect adamc_expect[] = {corrected, corrected, corrected, lr_scaled, lr_scaled, untouched};
+  const LrSchedule schedule{
+      .kind = ScheduleKind::cosine, .peak = 0.04, .min_lr = 0.0, .warmup = 2, .total = 8};
+  constexpr double lambda = 2.0;
+  const std::vector<float> zero(table.total(), 0.0f);
+  for (OptimizerKind kind : kKinds) {
+    for (DecayScaling scaling : {DecayScaling::adamc, DecayScaling::adamc_all}) {
+      SCOPED_TRACE(std::string(to_string(kind)) + "/" + std::string(to_string(scaling)));
+      Optimizer opt(table, build_decay_plan(table, DecayScope::selective, {}),
+                    make_options(kind, DecayMode::decoupled, scaling, lambda));
+      EXPECT_EQ(opt.has_lr_scaled_decay(), scaling == DecayScaling::adamc);
+      std::vector<float> w(table.total());
+      for (size_t j = 0; j < w.size(); ++j) w[j] = 0.5f + 0.1f * static_cast<float>(j);
+      double largest_gap = 0.0;  // |AdamC shrink - AdamW shrink| over the steps
+      for (int t = 0; t < schedule.total; ++t) {
+        const double lr = schedule.at(t);
+        const double c_adamc = lr * lr / schedule.peak * lambda, c_lr = lr * lambda;
+        largest_gap = std::max(largest_gap, std::abs(c_adamc - c_lr));
+        const std::vector<float> before = w;
+        const StepDecay d = opt.step(w.data(), zero.data(), lr, schedule.peak);
+        EXPECT_NEAR(d.per_step, c_adamc, 1e-15) << "step " << t;
+        EXPECT_NEAR(d.per_step_lr, scaling == DecayScaling::adamc ? c_lr : 0.0, 1e-15)
+            << "step " << t;
+        for (size_t i = 0; i < table.size(); ++i) {
+          Expect e = adamc_expect[i];
+          if (scaling == DecayScaling::adamc_all && e == lr_scaled) e = corrected;
+          const double factor = e == corrected ? 1 - c_adamc : e == lr_scaled ? 1 - c_lr : 1.0;
+          for (size_t k = table[i].offset; k < table[i].offset + table[i].numel; ++k) {
+            EXPECT_NEAR(w[k], before[k] * factor, 2e-7 * std::abs(before[k]))
+                << table[i].name << " step " << t << " lr " << lr;
+          }
+        }
+      }
+      // Test power: the two scalings' shrinks differ by far more than the tolerance.
+      EXPECT_GT(largest_gap, 0.01);
+    }
+  }
 }
 
 }  // namespace

@@ -57,9 +57,10 @@ const std::vector<std::string> kFamilies = {"gpt2",  "gpt3",    "llama",  "palm"
 // gen_parity.py variants(), in its order.
 const std::vector<std::string> kVariants = {
     "adam_none_selective",      "adam_coupled_selective",     "adamw_lr_selective",
-    "adamw_schedule_selective", "adamw_lr_squared_selective", "adam_none_uniform",
-    "adam_coupled_uniform",     "adamw_lr_uniform",           "adamw_schedule_uniform",
-    "adamw_lr_squared_uniform", "sgd_coupled_selective"};
+    "adamw_schedule_selective", "adamw_lr_squared_selective", "adamc_selective",
+    "adam_none_uniform",        "adam_coupled_uniform",       "adamw_lr_uniform",
+    "adamw_schedule_uniform",   "adamw_lr_squared_uniform",   "adamc_uniform",
+    "sgd_coupled_selective"};
 
 double rel_err(double got, double want) {
   if (got == want) return 0.0;
@@ -226,9 +227,14 @@ class ParityRun {
       const StepResult sr =
           step.run(s + 1, tokens_[s].data(), targets_[s].data(), B_, T_, /*dropout_rng=*/nullptr);
       if (sr.diverged) throw std::runtime_error(fmt::format("diverged at update {}", s + 1));
-      for (size_t row = 0; row < table.size(); ++row)
-        if (opt.plan().decays[row] && o.decay_mode == DecayMode::decoupled)
-          key_ref_scale[row] *= 1.0 - decoupled_decay_step(o, sr.lr, run_.optim.schedule.peak);
+      for (size_t row = 0; row < table.size(); ++row) {
+        if (!opt.plan().decays[row] || o.decay_mode != DecayMode::decoupled) continue;
+        // adamc: the tensors outside the normalized set shrink by lr_t·λ.
+        const bool by_scaling = !is_adamc(o.decay_scaling) || opt.adamc_tensors()[row];
+        key_ref_scale[row] *=
+            1.0 - (by_scaling ? decoupled_decay_step(o, sr.lr, run_.optim.schedule.peak)
+                              : sr.lr * o.weight_decay);
+      }
       r.losses.push_back(sr.loss);
       r.lr.push_back(sr.lr);
       r.decay.push_back(sr.decay_step);

@@ -19,6 +19,7 @@
 #include "io/atomic_file.h"
 #include "report/aggregate.h"
 #include "report/findings.h"
+#include "report/gradient_rise.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
 #include "report/kind_curves.h"
@@ -142,6 +143,31 @@ std::vector<std::string> attr_values(const std::vector<XmlElement>& elements,
     if (e.attrs.contains(attr)) out.push_back(e.attrs.at(attr));
   }
   return out;
+}
+
+// The rise of a gradient-norm curve (gradient_rise.h), by hand: 100 steps logged every 5 (20
+// points); the end window is the last 5 % of the steps, steps 96..100: one point. A curve that
+// falls to 2 at step 50 and climbs to 6 at the end rises 3x; one that falls to the end rises 1x;
+// windows of one point make the minimum the smallest value.
+TEST(GradientRise, EndWindowOverLowestWindow) {
+  Curve c;
+  for (int s = 5; s <= 100; s += 5) {
+    c.step.push_back(s);
+    c.value.push_back(s <= 50 ? 12.0 - s / 5.0 : 2.0 + (s - 50) / 12.5);
+  }
+  ASSERT_DOUBLE_EQ(c.value[9], 2.0);      // step 50, the lowest
+  ASSERT_DOUBLE_EQ(c.value.back(), 6.0);  // step 100
+  EXPECT_DOUBLE_EQ(rise_ratio(c, 100), 3.0);
+  Curve falling;
+  for (int s = 5; s <= 100; s += 5) falling.step.push_back(s), falling.value.push_back(200.0 - s);
+  EXPECT_DOUBLE_EQ(rise_ratio(falling, 100), 1.0);
+  // 200 steps logged every 5: the end window holds the points after step 190 (2 of them), and
+  // the lowest window is the mean of two neighbours.
+  Curve two;
+  for (int s = 5; s <= 200; s += 5)
+    two.step.push_back(s), two.value.push_back(s == 100 ? 1.0 : 4.0);
+  EXPECT_DOUBLE_EQ(rise_ratio(two, 200), 4.0 / 2.5);
+  EXPECT_TRUE(std::isnan(rise_ratio(Curve{{5}, {1.0}}, 5)));
 }
 
 TEST(Stats, MeanSampleStdAndTheNoiseOfADifference) {

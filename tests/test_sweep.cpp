@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 #include <set>
 #include <thread>
 
@@ -288,6 +289,33 @@ TEST(SweepReferences, PublishedAndBudgetMatchedLambda) {
   const double budget = published_decay_budget(preset).value_or(2.0);
   EXPECT_NEAR(decay_per_unit_lambda(run) * lambda, budget, budget * 5e-3);
   EXPECT_DOUBLE_EQ(run.optim.options.weight_decay, lambda);
+}
+
+// AdamC's budget per unit λ is Σ_t lr_t² / lr_peak, summed here by hand from the schedule's
+// formula (linear warmup, then cosine to min_lr at the last update): a constant schedule makes
+// it exact arithmetic, Σ over warmup (k/w)² lr_peak + the rest at lr_peak.
+TEST(SweepReferences, AdamcBudgetIsTheSumOfLrSquaredOverPeak) {
+  const json preset = load_preset("llama");
+  for (const char* scaling : {"adamc", "adamc_all"}) {
+    const RunConfig constant = parse_run_config(resolve_config(
+        preset, "tiny",
+        {"train.steps=40", "optim.schedule=constant", "optim.warmup_steps=4", "optim.lr=0.01",
+         "optim.decay_mode=decoupled", std::string("optim.decay_scaling=") + scaling}));
+    // warmup updates get 0.0025, 0.005, 0.0075, 0.01: Σ lr²/peak = 0.01 (1+4+9+16)/16; then 36
+    // updates at 0.01.
+    EXPECT_NEAR(decay_per_unit_lambda(constant), 0.01 * 30.0 / 16.0 + 36 * 0.01, 1e-15);
+    const RunConfig cosine = parse_run_config(resolve_config(
+        preset, "tiny",
+        {"train.steps=200", "optim.lr=0.003", "optim.min_lr=0", "optim.warmup_steps=20",
+         "optim.decay_mode=decoupled", std::string("optim.decay_scaling=") + scaling}));
+    double sum = 0.0;
+    for (int t = 1; t <= 200; ++t) {
+      const double lr =
+          t <= 20 ? 0.003 * t / 20 : 0.0015 * (1 + std::cos(std::numbers::pi * (t - 21) / 179.0));
+      sum += lr * lr / 0.003;
+    }
+    EXPECT_NEAR(decay_per_unit_lambda(cosine), sum, 1e-12);
+  }
 }
 
 TEST(SweepReferences, BudgetMatchedIsForDecoupledDecayOnly) {

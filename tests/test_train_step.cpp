@@ -36,6 +36,7 @@ double expected_lr(int t) {
 double expected_decay_step(const std::string& scaling, double lr) {
   if (scaling == "lr") return lr * kLambda;
   if (scaling == "schedule") return lr / kPeak * kLambda;
+  if (scaling == "adamc" || scaling == "adamc_all") return lr * lr / kPeak * kLambda;
   return lr * lr * kLambda;  // lr_squared
 }
 
@@ -62,9 +63,12 @@ TEST_P(TrainStepTest, TrainerLogsTheScheduleAndDecayOfEveryUpdate) {
   const json summary = trainer.run(dir);
   ASSERT_EQ(summary["status"], "finished");
 
+  // adamc: gpt2's decayed embeddings (wte, wpe) are not normalized layers and keep lr_t·λ,
+  // logged as a second budget; adamc_all and the other scalings have none.
+  const bool lr_kept = scaling == "adamc";
   std::ifstream in(dir / "metrics.jsonl");
   int t = 0;
-  double budget = 0.0;
+  double budget = 0.0, budget_lr = 0.0;
   for (std::string line; std::getline(in, line);) {
     const json row = json::parse(line);
     if (!row.contains("lr")) continue;  // an evaluation row
@@ -76,14 +80,35 @@ TEST_P(TrainStepTest, TrainerLogsTheScheduleAndDecayOfEveryUpdate) {
     EXPECT_NEAR(row["wd_step"].get<double>(), step, 1e-12 * step) << "update " << t;
     EXPECT_NEAR(row["wd_budget"].get<double>(), budget, 1e-12 * budget) << "update " << t;
     EXPECT_GT(row["grad_norm"].get<double>(), kClip) << "clipping is active";
+    ASSERT_EQ(row.contains("wd_step_lr"), lr_kept) << "update " << t;
+    if (lr_kept) {
+      budget_lr += lr * kLambda;
+      EXPECT_NEAR(row["wd_step_lr"].get<double>(), lr * kLambda, 1e-12 * lr * kLambda);
+      EXPECT_NEAR(row["wd_budget_lr"].get<double>(), budget_lr, 1e-12 * budget_lr);
+    }
   }
   EXPECT_EQ(t, kSteps);
   EXPECT_NEAR(expected_lr(kSteps), kMin, 1e-18);  // min_lr at the last update, not after it
   EXPECT_NEAR(summary["decay_budget"].get<double>(), budget, 1e-12 * budget);
+  ASSERT_EQ(summary.contains("decay_budget_lr"), lr_kept);
+  if (lr_kept) {
+    EXPECT_NEAR(summary["decay_budget_lr"].get<double>(), budget_lr, 1e-12 * budget_lr);
+  }
+  // param_groups.json says which decayed tensors take which scaling, in adamc runs only.
+  const json groups = json::parse(std::ifstream(dir / "param_groups.json"));
+  for (const json& tensor : groups["tensors"]) {
+    const bool adamc_run = scaling == "adamc" || scaling == "adamc_all";
+    ASSERT_EQ(tensor.contains("decay_scaling"), adamc_run && tensor["decay"].get<bool>())
+        << tensor["name"];
+    if (!tensor.contains("decay_scaling")) continue;
+    const bool kept = lr_kept && tensor["kind"] == "embedding";
+    EXPECT_EQ(tensor["decay_scaling"], kept ? "lr" : "adamc") << tensor["name"];
+  }
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Scalings, TrainStepTest, ::testing::Values("lr", "schedule", "lr_squared"),
+INSTANTIATE_TEST_SUITE_P(Scalings, TrainStepTest,
+                         ::testing::Values("lr", "schedule", "lr_squared", "adamc", "adamc_all"),
                          [](const auto& info) { return info.param; });
 
 // Coupled L2 enters after clipping: with SGD (no momentum history at update 1) the update is

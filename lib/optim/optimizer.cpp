@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "optim/adamc_scope.h"
 
 namespace wdlab {
 
@@ -92,8 +93,17 @@ double decoupled_decay_step(const OptimizerOptions& options, double lr, double l
       return lr / lr_peak * options.weight_decay;
     case DecayScaling::lr_squared:
       return lr * lr * options.weight_decay;
+    case DecayScaling::adamc:
+    case DecayScaling::adamc_all:
+      WD_CHECK(lr_peak > 0.0, "optimizer: decay_scaling '{}' needs lr_peak > 0, got {}",
+               to_string(options.decay_scaling), lr_peak);
+      return lr * lr / lr_peak * options.weight_decay;
   }
   fail("optimizer: unknown decay_scaling {}", static_cast<int>(options.decay_scaling));
+}
+
+bool is_adamc(DecayScaling scaling) {
+  return scaling == DecayScaling::adamc || scaling == DecayScaling::adamc_all;
 }
 
 Optimizer::Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions options)
@@ -119,6 +129,12 @@ Optimizer::Optimizer(const ParamTable& table, DecayPlan plan, OptimizerOptions o
              "optimizer.momentum: must be finite and >= 0, got {}", o.momentum);
   }
   m_.assign(table_.total(), 0.0f);
+  adamc_.assign(table_.size(), false);
+  if (o.decay_mode == DecayMode::decoupled && is_adamc(o.decay_scaling)) {
+    adamc_ = wdlab::adamc_tensors(table_, o.decay_scaling == DecayScaling::adamc_all);
+    for (size_t i = 0; i < table_.size(); ++i)
+      lr_scaled_decay_ = lr_scaled_decay_ || (plan_.decays[i] && !adamc_[i]);
+  }
 }
 
 // Calls f(tensor row, first element, count) for the pieces of every tensor, split at the workers'
@@ -161,8 +177,13 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
   const double d = decoupled_decay_step(o, lr, lr_peak);
   ++t_;
 
+  // adamc: the decayed tensors outside the normalized set keep AdamW's lr_t * λ.
+  const double d_lr = lr * lambda;
+  const bool adamc = is_adamc(o.decay_scaling);
+  auto shrinks_by_scaling = [&](size_t i) { return !adamc || adamc_[i]; };
   StepDecay out;
   if (o.decay_mode == DecayMode::decoupled) out.per_step = d;
+  if (lr_scaled_decay_) out.per_step_lr = d_lr;
   if (o.decay_mode == DecayMode::coupled) out.per_step = lr * lambda;
 
   // λ = 0 takes the no-decay path, as torch skips the decay term when weight_decay == 0.
@@ -183,6 +204,8 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
     s.eps = static_cast<float>(o.eps);
     s.l2 = static_cast<float>(lambda);
     s.shrink = static_cast<float>(d);
+    AdamScalars s_lr = s;  // adamc's tensors outside the normalized set
+    s_lr.shrink = static_cast<float>(d_lr);
     for_each_slice(pool, [&](size_t i, size_t lo, size_t n) {
       float* w = params + lo;
       const float* g = grads + lo;
@@ -193,7 +216,7 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
       } else if (coupled) {
         adam_update<true, false>(w, g, m, v, n, s);
       } else {
-        adam_update<false, true>(w, g, m, v, n, s);
+        adam_update<false, true>(w, g, m, v, n, shrinks_by_scaling(i) ? s : s_lr);
       }
     });
   } else {
@@ -202,6 +225,8 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
     s.lr = static_cast<float>(lr);
     s.l2 = static_cast<float>(lambda);
     s.shrink = static_cast<float>(d);
+    SgdScalars s_lr = s;
+    s_lr.shrink = static_cast<float>(d_lr);
     const bool first = t_ == 1;
     for_each_slice(pool, [&](size_t i, size_t lo, size_t n) {
       float* w = params + lo;
@@ -212,7 +237,7 @@ StepDecay Optimizer::step(float* params, const float* grads, double lr, double l
       } else if (coupled) {
         sgd_update<true, false>(w, g, buf, n, s, first);
       } else {
-        sgd_update<false, true>(w, g, buf, n, s, first);
+        sgd_update<false, true>(w, g, buf, n, shrinks_by_scaling(i) ? s : s_lr, first);
       }
     });
   }
@@ -249,6 +274,10 @@ std::string_view to_string(DecayScaling scaling) {
       return "schedule";
     case DecayScaling::lr_squared:
       return "lr_squared";
+    case DecayScaling::adamc:
+      return "adamc";
+    case DecayScaling::adamc_all:
+      return "adamc_all";
   }
   return "?";
 }

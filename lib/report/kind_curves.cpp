@@ -69,26 +69,34 @@ const std::vector<std::string>& parameter_kinds() {
 
 LineFigure kind_curve_figure(const SweepResults& results, const PresetVariants& preset,
                              const std::string& metric) {
-  const MetricInfo info = info_of(metric);
-  LineFigure fig;
-  fig.title = fmt::format("{}: {}, {}", info.title, preset.preset, results.plan.name);
-  fig.subtitle =
-      "each decay option at its best configuration in the sweep; mean over finished seeds, "
-      "shaded: range over seeds; one y scale for all panels";
   const PresetFindings findings = preset_findings(preset);
   // A fixed panel order, so the figures of different presets line up.
-  std::vector<const OptionBest*> options;
+  std::vector<const Variant*> variants;
   for (const char* option : {"none", "decoupled/selective", "decoupled/uniform",
                              "coupled/selective", "coupled/uniform"}) {
     for (const OptionBest& o : findings.ranking) {
-      if (o.option == option) options.push_back(&o);
+      if (o.option == option) variants.push_back(o.best);
     }
   }
+  return kind_curve_figure_of(
+      variants, metric,
+      fmt::format("{}: {}, {}", info_of(metric).title, preset.preset, results.plan.name),
+      "each decay option at its best configuration in the sweep; mean over finished seeds, "
+      "shaded: range over seeds; one y scale for all panels");
+}
+
+LineFigure kind_curve_figure_of(const std::vector<const Variant*>& variants,
+                                const std::string& metric, const std::string& title,
+                                const std::string& subtitle) {
+  const MetricInfo info = info_of(metric);
+  LineFigure fig;
+  fig.title = title;
+  fig.subtitle = subtitle;
   std::map<std::string, std::string> legend;  // name -> colour
   std::vector<std::string> legend_order;
   bool any_log = false;
-  for (const OptionBest* o : options) {
-    const Variant& v = *o->best;
+  for (const Variant* variant : variants) {
+    const Variant& v = *variant;
     LinePanel panel;
     panel.title = describe_variant(v, false);
     panel.x_label = "step";

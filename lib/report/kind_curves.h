@@ -29,4 +29,10 @@ const std::vector<std::string>& parameter_kinds();
 LineFigure kind_curve_figure(const SweepResults& results, const PresetVariants& preset,
                              const std::string& metric);
 
+// The same for the configurations given, one panel each in that order (report/gradient_rise.h
+// puts AdamW and AdamC side by side).
+LineFigure kind_curve_figure_of(const std::vector<const Variant*>& variants,
+                                const std::string& metric, const std::string& title,
+                                const std::string& subtitle);
+
 }  // namespace wdlab

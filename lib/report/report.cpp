@@ -10,6 +10,7 @@
 #include "report/aggregate.h"
 #include "report/best_by_metric.h"
 #include "report/findings.h"
+#include "report/gradient_rise.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
 #include "report/kind_curves.h"
@@ -244,6 +245,62 @@ TextTable csv_table(const std::vector<PresetVariants>& presets,
   return t;
 }
 
+// AdamW against AdamC at the same λ: the rise of the gradient norm at the end of training,
+// total and per kind, with a verdict (gradient_rise.h), and the two arms' per-kind gradient and
+// weight norms side by side.
+std::string gradient_rise_section(const std::vector<RisePair>& rises, const fs::path& plots,
+                                  ReportFiles& files) {
+  std::string md = "## Gradient norm at the end of training: AdamW against AdamC\n\n";
+  md +=
+      "Defazio (\"Why Gradients Rapidly Increase Near the End of Training\", 2025, "
+      "arXiv:2506.02285): with AdamW's decay lr_t·λ the weights of normalized layers settle at "
+      "a norm that shrinks with lr_t, so their gradient norm rises as the schedule ends; AdamC's "
+      "lr_t²/lr_peak·λ holds that norm. Rise: the mean gradient norm over the last 5 % of the "
+      "steps over the lowest mean over any window of as many logged steps (1 = no rise), per "
+      "seed, then mean ± SE. Verdict: reproduced when AdamW rises by at least 20 % beyond 2 SE "
+      "from a lowest window in the second half of the run (a late rise, as in the paper) and "
+      "AdamC's rise is smaller beyond 2 SE and at most half of AdamW's; partly when it is "
+      "smaller but more than half, or when the norm has no late minimum (it grows from the "
+      "start) but over the second half (the end window over the window at the midpoint) grows "
+      "by at least 20 % beyond 2 SE under AdamW and less, beyond 2 SE, under AdamC; not "
+      "reproduced otherwise.\n\n";
+  int n = 0;
+  for (const RisePair& p : rises) {
+    ++n;
+    md += "- " + p.sentence + ".\n";
+    files.verdicts += p.sentence + "\n";
+    TextTable t;
+    t.columns = {"gradient norm", "AdamW rise", "AdamC rise", "AdamW − AdamC"};
+    for (size_t i = 0; i < p.adamw_rise.size(); ++i) {
+      const Stat& w = p.adamw_rise[i].second;
+      const Stat& c = p.adamc_rise[i].second;
+      const std::string& key = p.adamw_rise[i].first;
+      t.rows.push_back({key == "grad_norm" ? "all parameters" : key.substr(10), format_stat(w, 2),
+                        format_stat(c, 2), format_difference(difference(w, c), 2)});
+    }
+    md += fmt::format(
+        "\n{}\nThe total's lowest window starts at step {} (AdamW) and {} (AdamC), mean over "
+        "seeds.\n\n",
+        to_markdown(t), format_stat(p.adamw_min_step, 0), format_stat(p.adamc_min_step, 0));
+    const std::vector<const Variant*> arms = {p.adamw, p.adamc};
+    for (const auto& [metric, words] :
+         {std::pair<std::string, std::string>{"grad_norm", "Gradient norms"},
+          {"norm", "Weight norms"}}) {
+      const LineFigure fig = kind_curve_figure_of(
+          arms, metric,
+          fmt::format("{} by kind, {}: AdamW (left) and AdamC (right)", words, p.preset),
+          "same λ and schedule; mean over finished seeds, shaded: range over seeds");
+      if (fig.panels.empty()) continue;
+      const std::string name =
+          fmt::format("adamc_{}_{}{}.svg", metric, p.preset, n > 1 ? fmt::format("_{}", n) : "");
+      write_file_atomic(plots / name, render_line_figure(fig));
+      files.plots.push_back(plots / name);
+      md += fmt::format("![{} by kind, AdamW and AdamC, {}](plots/{})\n\n", words, p.preset, name);
+    }
+  }
+  return md;
+}
+
 }  // namespace
 
 ReportFiles write_report(const fs::path& sweep_dir) {
@@ -310,6 +367,9 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     if (!f.lr_note.empty()) md += "- " + f.lr_note + ".\n";
     md += "\n" + to_markdown(ranking_table(f)) + "\n";
   }
+
+  const std::vector<RisePair> rises = gradient_rise_pairs(presets);
+  if (!rises.empty()) md += gradient_rise_section(rises, plots, files);
 
   if (plan.reproduce_table) {
     const TextTable headline = headline_table(results, presets, published_table());

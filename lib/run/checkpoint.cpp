@@ -46,21 +46,25 @@ Rng::State read_rng(const json& j) {
 }
 
 json progress_json(const RunProgress& p, int64_t optimizer_steps) {
-  return {{"step", p.step},
-          {"optimizer_steps", optimizer_steps},
-          {"train_loss", number(p.train_loss)},
-          {"val_loss", number(p.val_loss)},
-          {"best_val", number(p.best_val)},
-          {"best_step", p.best_step},
-          {"first_loss", number(p.train_step.first_loss)},
-          {"decay_budget", number(p.train_step.decay_budget)},
-          {"rng_batches", rng_json(p.batches)},
-          {"rng_dropout", rng_json(p.dropout)},
-          {"metrics_bytes", p.metrics_bytes},
-          {"tensor_norms_bytes", p.tensor_norms_bytes},
-          {"wall_seconds", p.wall_seconds},
-          {"threads", p.threads},
-          {"resumed_at", p.resumed_at}};
+  json j = {{"step", p.step},
+            {"optimizer_steps", optimizer_steps},
+            {"train_loss", number(p.train_loss)},
+            {"val_loss", number(p.val_loss)},
+            {"best_val", number(p.best_val)},
+            {"best_step", p.best_step},
+            {"first_loss", number(p.train_step.first_loss)},
+            {"decay_budget", number(p.train_step.decay_budget)},
+            {"rng_batches", rng_json(p.batches)},
+            {"rng_dropout", rng_json(p.dropout)},
+            {"metrics_bytes", p.metrics_bytes},
+            {"tensor_norms_bytes", p.tensor_norms_bytes},
+            {"wall_seconds", p.wall_seconds},
+            {"threads", p.threads},
+            {"resumed_at", p.resumed_at}};
+  // adamc's second budget (train_step.h), only where it exists: other checkpoints are unchanged.
+  if (p.train_step.decay_budget_lr != 0.0)
+    j["decay_budget_lr"] = number(p.train_step.decay_budget_lr);
+  return j;
 }
 RunProgress read_progress(const json& j, int64_t& optimizer_steps) {
   RunProgress p;
@@ -72,6 +76,8 @@ RunProgress read_progress(const json& j, int64_t& optimizer_steps) {
   p.best_step = j.at("best_step").get<int>();
   p.train_step.first_loss = read_number(j.at("first_loss"));
   p.train_step.decay_budget = read_number(j.at("decay_budget"));
+  if (j.contains("decay_budget_lr"))
+    p.train_step.decay_budget_lr = read_number(j.at("decay_budget_lr"));
   p.batches = read_rng(j.at("rng_batches"));
   p.dropout = read_rng(j.at("rng_dropout"));
   p.metrics_bytes = j.at("metrics_bytes").get<uint64_t>();

@@ -23,7 +23,8 @@ const SectionSchema& optim_schema() {
           {"decay_mode", "decoupled",
            "none | coupled (L2 on the gradient, Adam) | decoupled (on the weights, AdamW)"},
           {"decay_scaling", "lr",
-           "decoupled only (null otherwise): s_t = lr (lr_t) | schedule (lr_t / lr) | lr_squared"},
+           "decoupled only (null otherwise): s_t = lr (lr_t) | schedule (lr_t / lr) | lr_squared "
+           "| adamc (lr_t^2 / lr on normalized layers, lr_t elsewhere) | adamc_all"},
           {"decay_scope", "selective",
            "selective (tensors with ndim >= 2: matrices, embeddings, routers, experts) | uniform"},
           {"decay_rules", json::array(),
@@ -96,12 +97,13 @@ OptimConfig parse_optim_config(const json& config, int total_steps) {
   const bool scaling_null = o.at("decay_scaling").is_null();
   WD_CHECK(!scaling_null || opt.decay_mode != DecayMode::decoupled,
            "optim.decay_scaling: required with optim.decay_mode=decoupled");
-  opt.decay_scaling =
-      scaling_null
-          ? DecayScaling::lr
-          : o.choice<DecayScaling>("decay_scaling", {{"lr", DecayScaling::lr},
-                                                     {"schedule", DecayScaling::schedule},
-                                                     {"lr_squared", DecayScaling::lr_squared}});
+  opt.decay_scaling = scaling_null ? DecayScaling::lr
+                                   : o.choice<DecayScaling>(
+                                         "decay_scaling", {{"lr", DecayScaling::lr},
+                                                           {"schedule", DecayScaling::schedule},
+                                                           {"lr_squared", DecayScaling::lr_squared},
+                                                           {"adamc", DecayScaling::adamc},
+                                                           {"adamc_all", DecayScaling::adamc_all}});
   opt.beta1 = unit_interval(o, "beta1");
   opt.beta2 = unit_interval(o, "beta2");
   opt.eps = o.get<double>("eps");

@@ -58,6 +58,7 @@ StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, i
       objective > kDivergedLossFactor * first_loss_) {
     r.diverged = true;
     r.decay_budget = decay_budget_;
+    r.decay_budget_lr = decay_budget_lr_;
     return r;
   }
   if (hook_) hook_(t, g);
@@ -70,8 +71,11 @@ StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, i
   if (optimizer_.options().decay_mode == DecayMode::decoupled) {
     r.decay_step = decay.per_step;
     decay_budget_ += decay.per_step;
+    r.decay_step_lr = decay.per_step_lr;
+    decay_budget_lr_ += decay.per_step_lr;
   }
   r.decay_budget = decay_budget_;
+  r.decay_budget_lr = decay_budget_lr_;
 
   if (measure) {
     r.measured = true;

@@ -8,7 +8,8 @@
 //                                             inside the optimizer, as torch.optim.Adam does
 //   diverged (loss or ‖g‖ not finite, or loss > 3 × the first step's)  ->  no update
 //   optimizer.step(w, g, lr_t, lr_peak)       decoupled: w -= s_t·λ·w with the update
-//   decay budget += s_t·λ                      decoupled decay only
+//   decay budget += s_t·λ                      decoupled decay only (adamc: also Σ lr_t·λ of
+//                                              the decayed tensors that keep lr_t scaling)
 //
 // All of it with subnormals flushed to zero (core/subnormals.h), as the trainer's evaluations.
 //
@@ -42,7 +43,10 @@ struct StepResult {
   bool diverged = false;      // no update was made
   double decay_step = 0.0;    // decoupled: s_t·λ; otherwise 0
   double decay_budget = 0.0;  // decoupled: Σ s_t·λ up to and including this step
-  bool measured = false;      // kinds holds this step's per-kind statistics
+  // adamc with decayed tensors outside the normalized set: their lr_t·λ and Σ lr_t·λ; else 0.
+  double decay_step_lr = 0.0;
+  double decay_budget_lr = 0.0;
+  bool measured = false;  // kinds holds this step's per-kind statistics
   KindStats kinds;
 };
 
@@ -66,13 +70,19 @@ class TrainStep {
 
   // Σ s_t·λ so far (decoupled decay; 0 otherwise).
   double decay_budget() const { return decay_budget_; }
+  // adamc: Σ lr_t·λ so far of the decayed tensors outside the normalized set (0 otherwise).
+  double decay_budget_lr() const { return decay_budget_lr_; }
   // What later steps depend on besides the model and optimizer (checkpoints).
   struct State {
     double first_loss = 0.0;  // the divergence test's reference
     double decay_budget = 0.0;
+    double decay_budget_lr = 0.0;
   };
-  State state() const { return {first_loss_, decay_budget_}; }
-  void restore(const State& s) { first_loss_ = s.first_loss, decay_budget_ = s.decay_budget; }
+  State state() const { return {first_loss_, decay_budget_, decay_budget_lr_}; }
+  void restore(const State& s) {
+    first_loss_ = s.first_loss, decay_budget_ = s.decay_budget;
+    decay_budget_lr_ = s.decay_budget_lr;
+  }
   // ‖w‖ per kind of the current weights (the `norm` part of KindStats).
   KindStats norms() const;
 
@@ -84,6 +94,7 @@ class TrainStep {
   GradientHook hook_;
   double first_loss_ = 0.0;
   double decay_budget_ = 0.0;
+  double decay_budget_lr_ = 0.0;
   std::vector<float> before_;  // weights before a measured update
 };
 

@@ -109,12 +109,19 @@ double Trainer::evaluate() {
 json Trainer::param_groups_json() const {
   const ParamTable& table = model_->table();
   const DecayPlan& plan = optimizer_->plan();
+  // AdamC decays the normalized layers by lr_t² / lr_peak and the rest by lr_t: say which is
+  // which (only in adamc runs, so other runs' param_groups.json stay as they were).
+  const OptimizerOptions& o = config_.optim.options;
+  const bool adamc = o.decay_mode == DecayMode::decoupled && is_adamc(o.decay_scaling);
   json tensors = json::array();
   for (size_t i = 0; i < table.size(); ++i) {
-    tensors.push_back({{"name", table[i].name},
-                       {"shape", table[i].shape},
-                       {"kind", std::string(to_string(table[i].kind))},
-                       {"decay", static_cast<bool>(plan.decays[i])}});
+    json row = {{"name", table[i].name},
+                {"shape", table[i].shape},
+                {"kind", std::string(to_string(table[i].kind))},
+                {"decay", static_cast<bool>(plan.decays[i])}};
+    if (adamc && plan.decays[i])
+      row["decay_scaling"] = optimizer_->adamc_tensors()[i] ? "adamc" : "lr";
+    tensors.push_back(row);
   }
   const double wd = config_.optim.options.weight_decay;
   const bool decaying = config_.optim.options.decay_mode != DecayMode::none;
@@ -166,6 +173,17 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                plan.decay.numel);
   spdlog::info("num non-decayed parameter tensors: {}, with {} parameters",
                plan.no_decay.tensors.size(), plan.no_decay.numel);
+  if (optimizer_->has_lr_scaled_decay()) {
+    size_t n = 0, numel = 0;
+    for (size_t i : plan.decay.tensors) {
+      if (optimizer_->adamc_tensors()[i]) continue;
+      ++n, numel += table[i].numel;
+    }
+    spdlog::info(
+        "adamc: {} decayed tensors ({} parameters) are not normalized layers and keep "
+        "lr_t scaling (param_groups.json)",
+        n, numel);
+  }
 
   // A resumed run continues its logs where its checkpoint was written; the lines after it (of
   // steps it will now train again) are dropped.
@@ -323,6 +341,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       if (decoupled) {
         row["wd_step"] = r.decay_step;
         row["wd_budget"] = r.decay_budget;
+        if (optimizer_->has_lr_scaled_decay()) {
+          row["wd_step_lr"] = r.decay_step_lr;
+          row["wd_budget_lr"] = r.decay_budget_lr;
+        }
       }
       add_kind_stats(row, r.kinds, true);
       if (c.model.z_loss > 0) row["z_loss"] = r.loss.z_loss;
@@ -369,6 +391,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                   {"resumed_at", resumed_at},
                   {"config_id", id},
                   {"wdlab_version", WDLAB_VERSION}};
+  if (optimizer_->has_lr_scaled_decay()) summary["decay_budget_lr"] = train_step.decay_budget_lr();
   add_kind_stats(summary, train_step.norms(), false);
   if (data_.entropy_rate) {
     summary["entropy_rate"] = *data_.entropy_rate;

@@ -16,6 +16,9 @@ Training (per variant, from the same initial weights, fp32, one thread):
   coupled    torch.optim.Adam(weight_decay=λ) on the decay group (λ·w added to the gradient)
   decoupled  torch.optim.AdamW, the decay group's weight_decay set every step to s_t·λ / lr_t so
              that AdamW's shrink lr_t·weight_decay equals s_t·λ (s_t = lr_t, lr_t/lr_peak, lr_t²)
+  adamc      AdamC (Defazio 2025, arXiv:2506.02285): the decay group split in two, the normalized
+             layers (every linear layer but the output head, the paper's rule) with
+             weight_decay λ·lr_t/lr_peak (a shrink of λ·lr_t²/lr_peak), the rest with λ (lr_t·λ)
   sgd        torch.optim.SGD(momentum=0.9, weight_decay=λ on the decay group: coupled)
   clipping   torch.nn.utils.clip_grad_norm_(all params, 1.0) on the loss gradient, before the step
 """
@@ -59,7 +62,8 @@ OPTIM = {
 
 def variants():
     """(name, optim settings). λ is chosen per mode so that the decay visibly acts in 20 steps: at
-    the peak lr the decoupled ones shrink by s_t·λ = 5e-3 (lr), 1e-2 (schedule), 3e-3 (lr²)."""
+    the peak lr the decoupled ones shrink by s_t·λ = 5e-3 (lr), 1e-2 (schedule), 3e-3 (lr²),
+    5e-3 (adamc, whose normalized layers then shrink less than the rest as lr_t falls)."""
     out = []
     for scope in ("selective", "uniform"):
         arms = [
@@ -70,6 +74,7 @@ def variants():
              {"decay_mode": "decoupled", "decay_scaling": "schedule", "weight_decay": 0.01}),
             ("adamw_lr_squared",
              {"decay_mode": "decoupled", "decay_scaling": "lr_squared", "weight_decay": 30.0}),
+            ("adamc", {"decay_mode": "decoupled", "decay_scaling": "adamc", "weight_decay": 0.5}),
         ]
         for name, o in arms:
             out.append((f"{name}_{scope}", dict(OPTIM, **o, decay_scope=scope)))
@@ -100,7 +105,8 @@ def decay_per_step(o, lr):
         return 0.0
     if o["decay_mode"] == "coupled":
         return lr * lam
-    s = {"lr": lr, "schedule": lr / o["lr"], "lr_squared": lr * lr}[o["decay_scaling"]]
+    s = {"lr": lr, "schedule": lr / o["lr"], "lr_squared": lr * lr,
+         "adamc": lr * lr / o["lr"]}[o["decay_scaling"]]
     return s * lam
 
 
@@ -108,10 +114,21 @@ def decays(spec, scope):
     return scope == "uniform" or len(spec.shape) >= 2
 
 
-def make_optimizer(o, decay_params, other_params):
+def normalized_layer(spec):
+    """AdamC's "normalized layers" by the paper's practical rule for LLMs: every linear layer
+    (its weight and bias; routers and experts included) except the output layer. Embedding
+    tables (the output layer too when tied) and the norms' own gains and biases are not."""
+    return spec.kind in ("matrix", "router", "expert", "bias") and spec.name != "lm_head.weight"
+
+
+def make_optimizer(o, decay_params, other_params, lr_decay_params=()):
+    """Groups: the decay group, the no-decay group, and (adamc) the decayed tensors that keep
+    lr_t scaling, in that order (empty groups left out)."""
     lam = o["weight_decay"] if o["decay_mode"] == "coupled" else 0.0
     groups = [g for g in ({"params": decay_params, "weight_decay": lam},
-                          {"params": other_params, "weight_decay": 0.0}) if g["params"]]
+                          {"params": other_params, "weight_decay": 0.0},
+                          {"params": list(lr_decay_params), "weight_decay": o["weight_decay"]})
+              if g["params"]]
     if o["name"] == "sgd":
         assert o["decay_mode"] in ("none", "coupled"), "SGD fixtures use torch.optim.SGD (coupled)"
         return torch.optim.SGD(groups, lr=o["lr"], momentum=o["momentum"], dampening=0.0)
@@ -126,9 +143,13 @@ def train(cfg, specs, init, batches, o, steps=STEPS, dtype=torch.float32, trace=
     trace (a list) receives each step's forward stats (MoE routes and margins)."""
     params = {s.name: init[s.name].to(dtype).clone().requires_grad_(True) for s in specs}
     ordered = [params[s.name] for s in specs]
-    decay_params = [params[s.name] for s in specs if decays(s, o["decay_scope"])]
+    adamc = o["decay_mode"] == "decoupled" and o["decay_scaling"] == "adamc"
+    decay_params = [params[s.name] for s in specs
+                    if decays(s, o["decay_scope"]) and (not adamc or normalized_layer(s))]
+    lr_decay_params = [params[s.name] for s in specs
+                       if adamc and decays(s, o["decay_scope"]) and not normalized_layer(s)]
     other_params = [params[s.name] for s in specs if not decays(s, o["decay_scope"])]
-    opt = make_optimizer(o, decay_params, other_params)
+    opt = make_optimizer(o, decay_params, other_params, lr_decay_params)
     decay_group = opt.param_groups[0] if decay_params else None  # make_optimizer's first group
     rec = {k: [] for k in ("lr", "decay", "loss", "ce", "z_loss", "aux_loss", "grad_norm")}
     if cfg["moe"]["n_expert"]:
