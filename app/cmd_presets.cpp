@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "run/config.h"
+#include "run/preset_files.h"
 
 namespace wdlab::cli {
 
@@ -16,7 +17,9 @@ void register_presets(CLI::App& app) {
         for (auto s = it->begin(); s != it->end(); ++s)
           scales += (scales.empty() ? "" : ", ") + s.key();
       }
-      std::printf("%-10s %-24s %s\n", name.c_str(), ("[" + scales + "]").c_str(),
+      // A task preset (no published recipe) is not a model family: `table` and "all" skip it.
+      const std::string kind = is_model_family(preset) ? "" : "task preset: ";
+      std::printf("%-10s %-24s %s%s\n", name.c_str(), ("[" + scales + "]").c_str(), kind.c_str(),
                   preset.value("description", std::string()).c_str());
     }
   });

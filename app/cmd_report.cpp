@@ -17,6 +17,7 @@ void register_report(CLI::App& app) {
     const ReportFiles files = write_report(*dir);
     if (!files.headline.empty()) std::printf("%s\n", files.headline.c_str());
     std::fputs(files.best.c_str(), stdout);
+    std::fputs(files.verdict.c_str(), stdout);
     spdlog::info("report: {} ({} and {} plot{} beside it)", files.markdown.string(),
                  files.csv.filename().string(), files.plots.size(),
                  files.plots.size() == 1 ? "" : "s");

@@ -10,7 +10,9 @@
 //   summary.csv         the same rows, one number per column
 //   plots/val_vs_lambda.svg (final and best validation loss against λ, lambda_plot.h),
 //   plots/loss_curves.svg, plots/{norm,grad_norm,update_rel}_<preset>.svg (per parameter kind,
-//   kind_curves.h; where the runs logged them), plots/lr_wd_<preset>.svg (lr x λ grids only)
+//   kind_curves.h; where the runs logged them), plots/lr_wd_<preset>.svg (lr x λ grids only),
+//   plots/accuracy_curves.svg (runs that log accuracies, data.source=modular: with the steps to
+//   99% accuracy and the grokking verdict, grokking.h)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -28,6 +30,7 @@ struct ReportFiles {
   std::string headline;  // markdown of the headline table, empty unless a table sweep
   std::string best;      // one line per preset: its best configuration
   std::string findings;  // the findings' sentences, one a line, grouped by preset
+  std::string verdict;   // the grokking verdict line(s) of an algorithmic task, else empty
 };
 
 ReportFiles write_report(const std::filesystem::path& sweep_dir);

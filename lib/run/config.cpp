@@ -87,6 +87,15 @@ std::string config_id(const json& config) {
     c["train"].erase("checkpoint_minutes");
   }
   if (c.contains("optim")) normalise_optim(c);
+  // The modular task's keys act only with data.source=modular; elsewhere they leave the id what
+  // it was before they existed, so runs of the other sources keep their ids.
+  if (c.contains("data") && c["data"].is_object()) {
+    json& d = c["data"];
+    const auto source = d.find("source");
+    if (source == d.end() || !source->is_string() || *source != "modular") {
+      for (const char* key : {"modulus", "operation", "train_fraction"}) d.erase(key);
+    }
+  }
   const std::string text = c.dump();  // keys sorted: canonical
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char ch : text) {

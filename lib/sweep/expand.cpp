@@ -58,7 +58,7 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
   plan.baseline = spec.baseline;
   plan.decay_budget = spec.decay_budget;
 
-  const std::vector<std::string> presets = spec.all_presets ? list_presets() : spec.presets;
+  const std::vector<std::string> presets = spec.all_presets ? list_model_families() : spec.presets;
   WD_CHECK(!presets.empty(),
            "{}: no presets found (searched: configs/ beside the executable, "
            "$WDLAB_CONFIGS)",
