@@ -6,16 +6,19 @@
 #   FAMILIES="gpt2 llama mixtral" SCALES="tiny small base" override the defaults.
 # Runs nice'd, one at a time, into a temporary directory; a few steps each (base: ~10-30 s).
 set -euo pipefail
-wdlab=${1:-build/app/wdlab}
+wdlab=${1:-build/wdlab}
 threads=${2:-1}
 families=${FAMILIES:-gpt2 llama mixtral}
 scales=${SCALES:-tiny small base}
+[[ -x $wdlab ]] || { echo "measure_memory: no executable $wdlab (build with scripts/setup.sh)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "measure_memory: needs GNU time (/usr/bin/time)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Three steps, all measured (the step that logs keeps a copy of the weights), one evaluation.
-overrides=(train.steps=3 train.log_every=1 train.eval_every=3 train.eval_batches=1)
+# Three steps, all measured (the step that logs keeps a copy of the weights), one evaluation, and
+# a step checkpoint after step 2 (built in memory, then written atomically).
+overrides=(train.steps=3 train.log_every=1 train.eval_every=3 train.eval_batches=1
+  train.checkpoint_every=2)
 
 # "412.3 MB" -> bytes
 to_bytes() {

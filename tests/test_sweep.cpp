@@ -436,8 +436,12 @@ TEST_F(ResumeTest, SummaryWithANonNumberIsRedone) {
   EXPECT_EQ(d.runs[0].action, RunAction::run);
   EXPECT_EQ(d.runs[0].state.damage, "\"final_val_loss\" is \"x\", not a number");
   summary["final_val_loss"] = nullptr;  // a value the run could not compute (NaN): fine
+  summary["resumed_at"] = {120, 340};     // the steps a resumed run continued from: fine
   write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
   EXPECT_EQ(decide_runs(plan, root, false).runs[0].action, RunAction::skip);
+  summary["resumed_at"] = {"x"};
+  write_file_atomic(root / plan.runs[0].name / "summary.json", summary.dump());
+  EXPECT_EQ(decide_runs(plan, root, false).runs[0].action, RunAction::run);
 }
 
 TEST_F(ResumeTest, CompletedRunOfAnotherConfigIsAConflict) {

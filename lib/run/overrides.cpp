@@ -60,7 +60,9 @@ void apply_override(json& config, const std::string& assignment) {
   } catch (const json::parse_error&) {
     value = text;  // a bare word: a string
   } catch (const json::out_of_range& e) {
-    fail("override '{}': {}: {}", assignment, key, number_out_of_range(e));
+    // A number beyond a double: text where the key holds text, an error where it holds a number.
+    WD_CHECK(def->is_string(), "override '{}': {}: {}", assignment, key, number_out_of_range(e));
+    value = text;
   }
   if (def->is_string() && !value.is_string()) value = text;
   WD_CHECK(type_fits(*def, value), "override '{}': {} expects {}, got '{}'", assignment, key,

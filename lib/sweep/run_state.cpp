@@ -17,12 +17,24 @@ bool is_text_key(const std::string& key) {
   return key == "status" || key == "config_id" || key == "wdlab_version";
 }
 
+// "resumed_at": the steps a resumed run continued from, a list of numbers.
+bool is_number_list(const nlohmann::json& value) {
+  if (!value.is_array()) return false;
+  for (const nlohmann::json& v : value) {
+    if (!v.is_number()) return false;
+  }
+  return true;
+}
+
 // Why a parsed summary is not one a run writes, or "".
 std::string damage_of(const nlohmann::json& summary) {
   if (!summary.is_object()) return "not a JSON object";
   for (auto it = summary.begin(); it != summary.end(); ++it) {
     if (is_text_key(it.key())) {
       if (!it->is_string()) return fmt::format("\"{}\" is not a string", it.key());
+    } else if (it.key() == "resumed_at") {
+      if (!is_number_list(*it))
+        return fmt::format("\"resumed_at\" is {}, not a list of steps", it->dump());
     } else if (!it->is_number() && !it->is_null()) {
       return fmt::format("\"{}\" is {}, not a number", it.key(), it->dump());
     }
