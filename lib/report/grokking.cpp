@@ -90,8 +90,10 @@ GrokkingVerdict grokking_verdict(const std::vector<AccuracyArm>& arms) {
   const bool all_grok = d->val_reached == d->runs;
   const bool delayed = all_grok && d->train_reached == d->runs &&
                        d->val_steps.mean >= kGrokDelayFactor * d->train_steps.mean;
-  const bool decay_helps = 2 * n->val_reached <= d->val_reached ||
-                           n->val_steps.mean >= kGrokDelayFactor * d->val_steps.mean;
+  // Only a decoupled arm that generalised can show that decay is what made it generalise.
+  const bool decay_helps =
+      d->val_reached > 0 && (2 * n->val_reached <= d->val_reached ||
+                             n->val_steps.mean >= kGrokDelayFactor * d->val_steps.mean);
   if (d->val_reached == 0) {
     v.word = "not reproduced";
   } else if (delayed && decay_helps) {
@@ -99,17 +101,32 @@ GrokkingVerdict grokking_verdict(const std::vector<AccuracyArm>& arms) {
   } else {
     v.word = "partly reproduced";
   }
-  const double delay = d->val_steps.mean / std::max(d->train_steps.mean, 1.0);
+  auto steps = [](const AccuracyArm& a, bool val) {
+    return val ? format_censored_steps(a.val_steps, a.val_reached, a.runs, a.budget)
+               : format_censored_steps(a.train_steps, a.train_reached, a.runs, a.budget);
+  };
+  const std::string delay =
+      all_grok ? fmt::format(
+                     "generalisation {:.1f}× later than memorisation; the rule needs ≥ "
+                     "{:.0f}×: {}",
+                     d->val_steps.mean / std::max(d->train_steps.mean, 1.0), kGrokDelayFactor,
+                     delayed ? "met" : "not met")
+               : fmt::format("{} of {} seeds did not generalise within the {} steps",
+                             d->runs - d->val_reached, d->runs, d->budget);
+  const std::string versus = d->val_reached == 0 ? "no contrast: decoupled decay did not "
+                                                   "generalise either"
+                             : decay_helps       ? "clearly worse than decoupled decay"
+                                                 : "not clearly worse than decoupled decay";
   v.line = fmt::format(
-      "**Grokking: {} at this scale.** {}: 99% validation accuracy at step {} vs 99% training "
-      "accuracy at step {} (generalisation {:.1f}× later than memorisation; needed ≥ {:.0f}×: "
-      "{}); no decay: 99% validation accuracy at step {} ({}: needed at most half as many seeds "
-      "or ≥ {:.0f}× the steps).",
-      v.word, arm_name(*d), format_censored_steps(d->val_steps, d->val_reached, d->runs, d->budget),
-      format_censored_steps(d->train_steps, d->train_reached, d->runs, d->budget), delay,
-      kGrokDelayFactor, delayed ? "yes" : "no",
-      format_censored_steps(n->val_steps, n->val_reached, n->runs, n->budget),
-      decay_helps ? "decay helps" : "no clear effect of decay", kGrokDelayFactor);
+      "**Grokking: {} at this scale.** {}: 99% training accuracy at step {}, 99% validation "
+      "accuracy at step {} ({}). No decay: 99% validation accuracy at step {} ({}).",
+      v.word, arm_name(*d), steps(*d, false), steps(*d, true), delay, steps(*n, true), versus);
+  for (const AccuracyArm& a : arms) {
+    if (&a == d || &a == n || a.runs == 0) continue;
+    v.line +=
+        fmt::format(" {}: 99% training accuracy at step {}, 99% validation accuracy at step {}.",
+                    arm_name(a), steps(a, false), steps(a, true));
+  }
   return v;
 }
 

@@ -8,8 +8,8 @@
 // configuration and N the no-decay one:
 //   grokking   every D seed reaches 99% validation accuracy, and on average at least
 //              kGrokDelayFactor times later than it reaches 99% training accuracy;
-//   decay      N generalises clearly worse: at most half as many seeds reach 99% as D's, or
-//              N's censored mean step to 99% is at least kGrokDelayFactor times D's;
+//   decay      D generalised in some seed and N clearly worse: at most half as many seeds reach
+//              99% as D's, or N's censored mean step to 99% is at least kGrokDelayFactor times D's;
 //   reproduced both hold; partly: one of them, or some D seeds reach 99%; not reproduced: no D
 //   seed reaches 99% validation accuracy in the step budget.
 //
