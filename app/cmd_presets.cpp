@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "run/config.h"
+#include "run/preset_files.h"
 
 namespace wdlab::cli {
 
@@ -22,17 +23,20 @@ void register_presets(CLI::App& app) {
         for (auto s = it->begin(); s != it->end(); ++s) scales.push_back(s.key());
       }
       const std::string description = preset.value("description", std::string());
+      // A task preset (no published recipe) is not a model family: `table` and "all" skip it.
+      const bool family = is_model_family(preset);
       if (*format == "json") {
         list.push_back({{"name", name},
                         {"description", description},
                         {"scales", scales},
+                        {"model_family", family},
                         {"file", preset.value("__file__", std::string())}});
         continue;
       }
       std::string scale_text;
       for (const std::string& s : scales) scale_text += (scale_text.empty() ? "" : ", ") + s;
-      std::printf("%-10s %-24s %s\n", name.c_str(), ("[" + scale_text + "]").c_str(),
-                  description.c_str());
+      std::printf("%-10s %-24s %s%s\n", name.c_str(), ("[" + scale_text + "]").c_str(),
+                  family ? "" : "task preset: ", description.c_str());
     }
     if (*format == "json") std::printf("%s\n", list.dump(2).c_str());
   });

@@ -257,24 +257,31 @@ std::unique_ptr<LayerCase> attention_case(const std::string& name) {
   return lc;
 }
 
-std::unique_ptr<LayerCase> cross_entropy_case(double z_coef) {
+// masked: rows 1 and 3 carry kMaskedTarget (the loss mask), so the loss is the mean over the
+// other four and the backward's scale is 1/4; the masked rows' logits must get no gradient.
+std::unique_ptr<LayerCase> cross_entropy_case(double z_coef, bool masked = false) {
   auto lc = std::make_unique<LayerCase>();
   Rng rng(16);
   const int N = 6, V = 7;
   // Shifted logits: log Z is around 3-4, so the z-loss term and its gradient are substantial.
   auto& logits = lc->add("logits", N * V, rng, 2.0, 1.5);
-  const int* targets = lc->ints({0, 3, 6, 3, 2, 5});
+  const int M = kMaskedTarget;
+  const int* targets = masked ? lc->ints({0, M, 6, M, 2, 5}) : lc->ints({0, 3, 6, 3, 2, 5});
+  const int counted = masked ? 4 : N;
   double* probs = lc->buffer(N * V);
   double* lse = lc->buffer(N);
   double *x = logits.value.data(), *dx = logits.grad.data();
-  // L is the mean loss itself (ce + z_loss), so the backward's scale is 1/N.
+  // L is the mean loss itself (ce + z_loss), so the backward's scale is 1/counted.
   lc->loss = [=] {
     const CrossEntropyLoss r = cross_entropy_forward(probs, lse, x, targets, N, V, z_coef);
     return r.ce + r.z_loss;
   };
   lc->backward = [=] {
+    // Forward leaves masked rows of probs as they were: fill them with something a backward that
+    // read them would turn into a gradient.
+    std::fill_n(probs, N * V, 0.25);
     cross_entropy_forward(probs, lse, x, targets, N, V, z_coef);
-    cross_entropy_backward(dx, probs, lse, targets, N, V, z_coef, 1.0 / N);
+    cross_entropy_backward(dx, probs, lse, targets, N, V, z_coef, 1.0 / counted);
   };
   return lc;
 }
@@ -448,6 +455,8 @@ const std::map<std::string, CaseFactory>& layer_cases() {
       {"attention_combined", [] { return attention_case("combined"); }},
       {"cross_entropy", [] { return cross_entropy_case(0.0); }},
       {"cross_entropy_zloss", [] { return cross_entropy_case(0.05); }},
+      {"cross_entropy_masked", [] { return cross_entropy_case(0.0, true); }},
+      {"cross_entropy_masked_zloss", [] { return cross_entropy_case(0.05, true); }},
       {"rmsnorm", [] { return rmsnorm_case(4, 7); }},
       // C > 64 crosses a block boundary of the weight column sums.
       {"rmsnorm_wide", [] { return rmsnorm_case(3, 70); }},
@@ -1064,13 +1073,58 @@ TEST(CrossEntropy, LargeLogitsStayFinite) {
 TEST(CrossEntropy, RejectsOutOfRangeTarget) {
   const std::vector<double> logits(6);
   std::vector<double> probs(6), lse(2);
-  const std::vector<int> bad_high = {0, 3}, bad_low = {-1, 0};
+  // -1 is the loss mask (kMaskedTarget), not out of range; -2 is.
+  const std::vector<int> bad_high = {0, 3}, bad_low = {-2, 0};
   EXPECT_THROW(
       cross_entropy_forward(probs.data(), lse.data(), logits.data(), bad_high.data(), 2, 3, 0.0),
       Error);
   EXPECT_THROW(
       cross_entropy_forward(probs.data(), lse.data(), logits.data(), bad_low.data(), 2, 3, 0.0),
       Error);
+}
+
+// The loss mask: a masked row is not in the loss, the z-loss, the accuracy or the gradient, and
+// the means are over the counted rows; a batch of only masked rows has loss 0.
+TEST(CrossEntropy, MaskedRowsAreLeftOut) {
+  const int M = kMaskedTarget;
+  // Row 0 (1, 2, 3) target 2: correct; row 1 masked; row 2 (0, 0, 0) target 0: counted, and
+  // correct (the first of tied logits is the argmax, as torch.argmax); row 3 (5, 1, 1) target 1:
+  // wrong.
+  const std::vector<double> logits = {1, 2, 3, 9, 9, 9, 0, 0, 0, 5, 1, 1};
+  const std::vector<int> targets = {2, M, 0, 1};
+  const double zc = 0.1;
+  std::vector<double> probs(12, 0.25), lse(4);  // masked rows keep 0.25: backward must not read it
+  const CrossEntropyLoss loss =
+      cross_entropy_forward(probs.data(), lse.data(), logits.data(), targets.data(), 4, 3, zc);
+  // The same three rows without the masked one.
+  const std::vector<double> kept_logits = {1, 2, 3, 0, 0, 0, 5, 1, 1};
+  const std::vector<int> kept_targets = {2, 0, 1};
+  std::vector<double> kept_probs(9), kept_lse(3);
+  const CrossEntropyLoss kept = cross_entropy_forward(
+      kept_probs.data(), kept_lse.data(), kept_logits.data(), kept_targets.data(), 3, 3, zc);
+  EXPECT_EQ(loss.counted, 3);
+  EXPECT_EQ(kept.counted, 3);
+  EXPECT_EQ(loss.correct, 2);
+  EXPECT_DOUBLE_EQ(loss.ce, kept.ce);
+  EXPECT_DOUBLE_EQ(loss.z_loss, kept.z_loss);
+
+  std::vector<double> d(12, 0.0), kept_d(9, 0.0);
+  cross_entropy_backward(d.data(), probs.data(), lse.data(), targets.data(), 4, 3, zc, 1.0 / 3);
+  cross_entropy_backward(kept_d.data(), kept_probs.data(), kept_lse.data(), kept_targets.data(), 3,
+                         3, zc, 1.0 / 3);
+  for (int v = 0; v < 3; ++v) {
+    EXPECT_EQ(d[3 + v], 0.0) << "masked row, logit " << v;
+    EXPECT_DOUBLE_EQ(d[v], kept_d[v]);
+    EXPECT_DOUBLE_EQ(d[6 + v], kept_d[3 + v]);
+    EXPECT_DOUBLE_EQ(d[9 + v], kept_d[6 + v]);
+  }
+
+  const std::vector<int> all_masked = {M, M, M, M};
+  const CrossEntropyLoss none =
+      cross_entropy_forward(probs.data(), lse.data(), logits.data(), all_masked.data(), 4, 3, zc);
+  EXPECT_EQ(none.counted, 0);
+  EXPECT_EQ(none.ce, 0.0);
+  EXPECT_EQ(none.z_loss, 0.0);
 }
 
 TEST(RMSNorm, ForwardMatchesNaive) {

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "gradcheck.h"
+#include "layers/cross_entropy.h"
 #include "model/transformer.h"
 #include "run/config.h"
 #include "test_presets.h"
@@ -102,9 +103,11 @@ TEST(Model, InitialLossIsNearUniform) {
 // max_entries > 0 checks that many evenly strided entries of each tensor (big MoE presets).
 // threads > 1 splits the batch between workers (the sharded backward must be exact too).
 // corrupt (optional) edits the analytic gradient before the comparison: a wrong backward.
+// edit_targets (optional) changes the targets before the check, e.g. masks some (the loss mask).
 test::GradCheckResult check_whole_model(
     const ModelConfig& c, int B, int T, bool dropout, size_t max_entries = 0, int threads = 1,
-    const std::function<void(const ParamTable&, std::vector<double>&)>& corrupt = {}) {
+    const std::function<void(const ParamTable&, std::vector<double>&)>& corrupt = {},
+    const std::function<void(std::vector<int>&)>& edit_targets = {}) {
   Transformer<double> model(c, B, threads);
   model.init_weights(11);
   // Larger-than-GPT-2 weights so that every path (attention pattern, GELU curvature, LayerNorm
@@ -113,6 +116,7 @@ test::GradCheckResult check_whole_model(
   for (double& w : model.params()) w += 0.3 * rng.normal();
   std::vector<int> tokens(B * T), targets(B * T);
   random_tokens(tokens, targets, c.vocab_size, 9);
+  if (edit_targets) edit_targets(targets);
   // Dropout draws its masks from this generator; re-seeding it for every evaluation makes every
   // forward use the same masks, so the loss is a smooth function of the weights.
   auto loss = [&] {
@@ -163,6 +167,62 @@ TEST(Model, WholeModelGradientWithDropout) {
   ModelConfig c = tiny_config();
   c.dropout = 0.2;
   check_whole_model(c, 2, 4, true);
+}
+
+// The loss mask (data.source=modular grades one position of four): the gradient is that of the
+// mean over the counted targets, also when the batch is split between two workers and one
+// worker's sequence has no counted target at all.
+TEST(Model, MaskedLossGradientMatchesFiniteDifferences) {
+  const int B = 3, T = 4;
+  auto mask = [](std::vector<int>& targets) {
+    for (int t = 0; t < T; ++t) targets[t] = kMaskedTarget;  // sequence 0: nothing counted
+    for (int b = 1; b < B; ++b) {
+      for (int t = 0; t < T - 1; ++t) targets[b * T + t] = kMaskedTarget;  // only the last
+    }
+  };
+  for (int threads : {1, 2}) {
+    const test::GradCheckResult r =
+        check_whole_model(tiny_config(), B, T, false, 0, threads, {}, mask);
+    EXPECT_GT(r.checked, 0u);
+  }
+  // A wrong scale (the mean over all B*T positions instead of the counted ones) must fail.
+  const test::GradCheckResult wrong = check_whole_model(
+      tiny_config(), B, T, false, 0, 1,
+      [](const ParamTable&, std::vector<double>& g) {
+        for (double& x : g) x *= 2.0 / (B * T);
+      },
+      mask);
+  EXPECT_GT(wrong.max_rel_error, 1e-2);
+}
+
+// Forward reports how many targets counted and how many were the argmax, over the whole batch.
+TEST(Model, ForwardCountsTargetsAndCorrectPredictions) {
+  Transformer<float> model(tiny_config(), 4, 2);
+  model.init_weights(3);
+  const int B = 4, T = 5;
+  std::vector<int> tokens(B * T), targets(B * T);
+  random_tokens(tokens, targets, tiny_config().vocab_size, 4);
+  const ModelLoss all = model.forward(tokens.data(), targets.data(), B, T, nullptr);
+  EXPECT_EQ(all.counted, B * T);
+  for (int i = 0; i < B * T; i += 2) targets[i] = kMaskedTarget;
+  const ModelLoss half = model.forward(tokens.data(), targets.data(), B, T, nullptr);
+  EXPECT_EQ(half.counted, B * T / 2);
+  EXPECT_LE(half.correct, half.counted);
+  // Targets set to the model's own predictions are all correct: take them from a forward whose
+  // probabilities we read back through the loss (-log p is smallest for the argmax).
+  std::vector<int> best(B * T, kMaskedTarget);
+  for (int i = 0; i < B * T; ++i) {
+    double lowest = INFINITY;
+    for (int v = 0; v < tiny_config().vocab_size; ++v) {
+      std::vector<int> one(B * T, kMaskedTarget);
+      one[i] = v;
+      const double ce = model.forward(tokens.data(), one.data(), B, T, nullptr).ce;
+      if (ce < lowest) lowest = ce, best[i] = v;
+    }
+  }
+  const ModelLoss right = model.forward(tokens.data(), best.data(), B, T, nullptr);
+  EXPECT_EQ(right.correct, B * T);
+  EXPECT_DOUBLE_EQ(right.accuracy(), 1.0);
 }
 
 class FamilyGradient : public ::testing::TestWithParam<std::string> {};

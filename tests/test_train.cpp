@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/gemm.h"
+#include "data/dataset.h"
 #include "run/config.h"
 #include "run/run_dir.h"
 #include "run/trainer.h"
@@ -121,6 +122,38 @@ TEST_F(TrainTest, MetricsRowsCarryTheDecayBookkeeping) {
        {"step", "tokens", "train_loss", "grad_norm", "norm_decay", "norm_no_decay"})
     EXPECT_TRUE(last_train.contains(key)) << key;
   EXPECT_TRUE(rows.back().contains("val_minus_floor"));
+}
+
+// data.source=modular: every evaluation grades all equations of both splits exactly (accuracies
+// are whole counts over the split sizes), the loss counts the answer only, and the summary holds
+// the final accuracies and the first step at 99% validation accuracy.
+TEST_F(TrainTest, ModularRunLogsExactAccuracies) {
+  Trainer trainer(parse_run_config(
+      resolve_config(load_preset("modular"), "test", {"train.steps=40", "train.eval_every=10"})));
+  create_run_dir(root / "m", false);
+  const json s = trainer.run(root / "m");
+  EXPECT_EQ(s["status"], "finished");
+  const ExampleSet& e = *trainer.data().examples;
+  const double n_val = e.val_count(), n_train = e.train_count();
+  EXPECT_EQ(n_val + n_train, 49);  // p = 7: every a + b once
+  int evals = 0;
+  for (const json& row : metrics("m")) {
+    if (!row.contains("val_loss")) continue;
+    ++evals;
+    ASSERT_TRUE(row.contains("val_acc") && row.contains("train_acc")) << row.dump();
+    const double val = row["val_acc"].get<double>() * n_val;
+    const double train = row["train_acc"].get<double>() * n_train;
+    EXPECT_NEAR(val, std::round(val), 1e-9) << row.dump();
+    EXPECT_NEAR(train, std::round(train), 1e-9) << row.dump();
+  }
+  EXPECT_EQ(evals, 5);  // steps 0, 10, 20, 30, 40
+  const Trainer::SplitEval val = trainer.evaluate_split(true);
+  EXPECT_EQ(s["final_val_acc"].get<double>(), val.accuracy);
+  EXPECT_EQ(s["final_val_loss"].get<double>(), val.loss);
+  EXPECT_TRUE(s.contains("final_train_acc"));
+  EXPECT_TRUE(s.contains("steps_to_val_acc_99"));
+  // The training batch is the whole training set (train.batch_size above it): full batch.
+  EXPECT_EQ(trainer.data().batch_size(trainer.config().train.batch_size), e.train_count());
 }
 
 TEST_F(TrainTest, InterruptedRunIsNotMarkedFinished) {

@@ -19,6 +19,7 @@ enum class RngStream : uint64_t {
   dropout = 3,
   corpus = 4,
   language = 5,
+  data_split = 6,  // which examples are held out (data.source=modular)
 };
 
 class Rng {

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "data/synthetic_language.h"
+#include "layers/cross_entropy.h"
 
 namespace wdlab {
 namespace {
@@ -58,6 +59,41 @@ void TokenDataset::val_batch(int i, int B, int T, int* tokens, int* targets) con
   }
 }
 
+void ExampleSet::copy(const std::vector<int>& set, int i, int* tokens, int* targets) const {
+  const int T = length - 1;
+  const int* e = set.data() + static_cast<size_t>(i) * length;
+  std::copy_n(e, T, tokens);
+  for (int t = 0; t < T; ++t) targets[t] = t >= graded_from ? e[t + 1] : kMaskedTarget;
+}
+
+void ExampleSet::batch(const std::vector<int>& set, int first, int n, int* tokens,
+                       int* targets) const {
+  WD_CHECK(first >= 0 && n >= 0 && first + n <= count(set),
+           "ExampleSet::batch: examples [{}, {}) out of range [0, {})", first, first + n,
+           count(set));
+  const size_t T = static_cast<size_t>(length) - 1;
+  for (int b = 0; b < n; ++b) copy(set, first + b, tokens + b * T, targets + b * T);
+}
+
+int TokenDataset::batch_size(int B) const {
+  return examples ? std::min(B, examples->train_count()) : B;
+}
+
+BatchSampler::BatchSampler(const TokenDataset& data, int B, int T, uint64_t seed)
+    : BatchSampler(data.examples ? data.examples->train : data.train, B,
+                   data.examples ? data.examples->length - 1 : T, seed) {
+  if (data.examples) {
+    WD_CHECK(T == data.examples->length - 1,
+             "BatchSampler: examples of {} tokens are read as windows of {}, not {}",
+             data.examples->length, data.examples->length - 1, T);
+    WD_CHECK(B <= data.examples->train_count(),
+             "BatchSampler: a batch of {} exceeds the {} training examples (see "
+             "TokenDataset::batch_size)",
+             B, data.examples->train_count());
+    examples_ = &*data.examples;
+  }
+}
+
 BatchSampler::BatchSampler(const std::vector<int>& stream, int B, int T, uint64_t seed)
     : stream_(stream), B_(B), T_(T), rng_(seed, RngStream::train_batches) {
   WD_CHECK(B >= 1, "BatchSampler: batch size must be positive, got {}", B);
@@ -69,6 +105,19 @@ BatchSampler::BatchSampler(const std::vector<int>& stream, int B, int T, uint64_
 }
 
 void BatchSampler::next(int* tokens, int* targets) {
+  if (examples_) {
+    const int n = examples_->train_count();
+    if (B_ == n) {
+      examples_->batch(examples_->train, 0, n, tokens, targets);  // full batch
+      return;
+    }
+    for (int b = 0; b < B_; ++b) {
+      const int i = static_cast<int>(rng_.below(static_cast<uint64_t>(n)));
+      examples_->copy(examples_->train, i, tokens + static_cast<size_t>(b) * T_,
+                      targets + static_cast<size_t>(b) * T_);
+    }
+    return;
+  }
   // Offsets uniform in [0, size - T - 1]: every window of T+1 tokens is equally likely.
   const uint64_t n_offsets = stream_.size() - static_cast<uint64_t>(T_);
   for (int b = 0; b < B_; ++b) {

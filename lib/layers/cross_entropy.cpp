@@ -11,18 +11,27 @@
 namespace wdlab {
 
 template <typename F>
-WD_MULTIVERSION
-CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const int* targets, int N,
-                                       int V, double z_coef) {
+WD_MULTIVERSION CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits,
+                                                       const int* targets, int N, int V,
+                                                       double z_coef) {
   double total = 0.0, z_total = 0.0;
+  int counted = 0, correct = 0;
   for (int n = 0; n < N; ++n) {
     const int target = targets[n];
-    WD_CHECK(target >= 0 && target < V, "cross_entropy: target {} at row {} is outside [0, {})",
-             target, n, V);
+    if (target == kMaskedTarget) {
+      lse[n] = F(0);
+      continue;
+    }
+    WD_CHECK(target >= 0 && target < V,
+             "cross_entropy: target {} at row {} is outside [0, {}) and not the mask {}", target, n,
+             V, kMaskedTarget);
+    ++counted;
     const F* x = logits + static_cast<size_t>(n) * V;
     F* p = probs + static_cast<size_t>(n) * V;
     // probs may alias logits: read everything needed from the row before overwriting it.
-    const F max = *std::max_element(x, x + V);
+    const F* argmax = std::max_element(x, x + V);  // the first largest, as torch.argmax
+    const F max = *argmax;
+    if (argmax - x == target) ++correct;
     const double target_logit = x[target];
     // Two loops: the exp pass vectorises, the in-order double sum would not let it.
     for (int v = 0; v < V; ++v) p[v] = exp_approx(x[v] - max);
@@ -38,15 +47,17 @@ CrossEntropyLoss cross_entropy_forward(F* probs, F* lse, const F* logits, const 
     z_total += log_z * log_z;
   }
   CrossEntropyLoss loss;
-  if (N > 0) loss.ce = total / N, loss.z_loss = z_coef * z_total / N;
+  loss.counted = counted, loss.correct = correct;
+  if (counted > 0) loss.ce = total / counted, loss.z_loss = z_coef * z_total / counted;
   return loss;
 }
 
 template <typename F>
-WD_MULTIVERSION
-void cross_entropy_backward(F* dlogits, const F* probs, const F* lse, const int* targets, int N,
-                            int V, double z_coef, F scale) {
+WD_MULTIVERSION void cross_entropy_backward(F* dlogits, const F* probs, const F* lse,
+                                            const int* targets, int N, int V, double z_coef,
+                                            F scale) {
   for (int n = 0; n < N; ++n) {
+    if (targets[n] == kMaskedTarget) continue;  // weight 0
     const F* p = probs + static_cast<size_t>(n) * V;
     F* d = dlogits + static_cast<size_t>(n) * V;
     // d(z_coef log^2 Z)/dlogit_v = 2 z_coef log Z p_v: the z-loss scales every probability.

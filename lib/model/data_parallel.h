@@ -33,7 +33,8 @@ struct Shard {
   std::vector<F> dlogits, dstream[2];
   std::vector<F> own_grads;  // empty when accumulating into the model's grads (shard 0)
   F* grads = nullptr;
-  double ce = 0.0, z_loss = 0.0;  // means over this shard's tokens
+  double ce = 0.0, z_loss = 0.0;  // means over this shard's counted (unmasked) targets
+  int counted = 0, correct = 0;   // this shard's unmasked targets, and those predicted right
 };
 
 template <typename F>

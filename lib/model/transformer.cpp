@@ -92,7 +92,8 @@ ModelLoss Transformer<F>::forward(const int* tokens, const int* targets, int B, 
            c.block_size);
   const int V = c.vocab_size, N = B * T;
   for (int i = 0; i < N; ++i) {
-    WD_CHECK(tokens[i] >= 0 && tokens[i] < V && targets[i] >= 0 && targets[i] < V,
+    WD_CHECK(tokens[i] >= 0 && tokens[i] < V &&
+                 ((targets[i] >= 0 && targets[i] < V) || targets[i] == kMaskedTarget),
              "token id out of range [0, {})", V);
   }
   B_ = B, T_ = T;
@@ -105,10 +106,17 @@ ModelLoss Transformer<F>::forward(const int* tokens, const int* targets, int B, 
 
   shards.run([&](Shard<F>& sh) { forward_shard(sh); });
 
-  // The whole batch's loss: token-weighted means of the shards'.
+  // The whole batch's loss: means of the shards' weighted by their counted targets (by their
+  // sequences when nothing is masked: the same weights, computed as before masks existed).
   ModelLoss loss;
   for (int w = 0; w < shards.active(); ++w) {
-    const double share = shards.share(shards[w]);
+    loss.counted += shards[w].counted, loss.correct += shards[w].correct;
+  }
+  counted_ = loss.counted;
+  for (int w = 0; w < shards.active(); ++w) {
+    const double share = loss.counted == N  ? shards.share(shards[w])
+                         : loss.counted > 0 ? static_cast<double>(shards[w].counted) / loss.counted
+                                            : 0.0;
     loss.ce += share * shards[w].ce, loss.z_loss += share * shards[w].z_loss;
   }
   if (c.is_moe()) {
@@ -164,6 +172,7 @@ void Transformer<F>::forward_shard(Shard<F>& sh) {
   const CrossEntropyLoss ce = cross_entropy_forward(
       sh.logits.data(), sh.lse.data(), sh.logits.data(), sh.targets.data(), N, V, c.z_loss);
   sh.ce = ce.ce, sh.z_loss = ce.z_loss;
+  sh.counted = ce.counted, sh.correct = ce.correct;
 }
 
 template <typename F>
@@ -190,10 +199,12 @@ void Transformer<F>::backward_shard(Shard<F>& sh) {
   const TopParams& top = layout_.top;
   if (!sh.own_grads.empty()) std::fill(sh.own_grads.begin(), sh.own_grads.end(), F(0));
 
-  // Loss -> logits -> final norm. The loss is the whole batch's mean: scale 1/(B_ T).
+  // Loss -> logits -> final norm. The loss is the whole batch's mean over its counted targets:
+  // scale 1/counted (1/(B_ T) when nothing is masked).
   std::fill_n(sh.dlogits.begin(), NV, F(0));
+  const F scale = counted_ > 0 ? F(1) / F(static_cast<double>(counted_)) : F(0);
   cross_entropy_backward(sh.dlogits.data(), sh.logits.data(), sh.lse.data(), sh.targets.data(), N,
-                         V, c.z_loss, F(1) / F(static_cast<double>(B_) * T));
+                         V, c.z_loss, scale);
   if (c.logit_multiplier() != 1.0) scale_inplace(sh.dlogits.data(), NV, c.logit_multiplier());
   F* dlnf = sh.scratch.dln1.data();  // the blocks' dln1 is free until the last block's backward
   std::fill_n(dlnf, NC, F(0));

@@ -8,7 +8,8 @@
 //     Attn: fused QKV (MHA / GQA / MQA), RoPE, causal (dense, sliding or banded), soft-cap
 //     FFN:  GELU MLP, gated MLP (SwiGLU / GeGLU), or a top-k mixture of gated experts
 //   logits = N_f(x) @ W_out^T * logit_multiplier               W_out = wte when tied
-//   loss = mean cross-entropy (+ z-loss + MoE load-balancing loss)
+//   loss = mean cross-entropy (+ z-loss + MoE load-balancing loss) over the targets that are not
+//          kMaskedTarget (layers/cross_entropy.h: the loss mask; streams mask nothing)
 //
 //   Transformer<float> model(config, /*max_batch=*/8, /*threads=*/2);
 //   model.init_weights(seed);
@@ -54,10 +55,13 @@ template <typename F>
 class DataParallel;
 
 struct ModelLoss {
-  double ce = 0.0;      // mean cross-entropy: what is reported and compared
+  double ce = 0.0;  // mean cross-entropy over the counted targets: what is reported and compared
   double z_loss = 0.0;  // PaLM's z-loss term, already weighted
   double aux = 0.0;     // MoE load-balancing term, already weighted
+  int counted = 0;      // targets in the loss (not kMaskedTarget)
+  int correct = 0;      // counted targets that are the argmax of their logits
   double total() const { return ce + z_loss + aux; }  // what backward differentiates
+  double accuracy() const { return counted > 0 ? static_cast<double>(correct) / counted : 0.0; }
 };
 
 template <typename F>
@@ -84,8 +88,8 @@ class Transformer {
   // init_params (param_layout.h): N(0, init_std) matrices, norm gains 1, biases 0.
   void init_weights(uint64_t seed);
 
-  // tokens, targets (B,T), B <= max_batch, T <= block_size. dropout_rng == nullptr means
-  // evaluation (no dropout).
+  // tokens, targets (B,T), B <= max_batch, T <= block_size; a target may be kMaskedTarget (left
+  // out of the loss). dropout_rng == nullptr means evaluation (no dropout).
   ModelLoss forward(const int* tokens, const int* targets, int B, int T, Rng* dropout_rng);
   void zero_grad();
   // Gradient of the last forward's loss.total(), accumulated into grads().
@@ -108,6 +112,7 @@ class Transformer {
   std::vector<F> rope_cos_, rope_sin_;
   std::unique_ptr<DataParallel<F>> shards_;  // one shard per worker, and the workers
   int B_ = 0, T_ = 0;                        // last forward's batch
+  int counted_ = 0;                          // ... and its targets in the loss
   bool dropout_on_ = false;
 };
 

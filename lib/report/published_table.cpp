@@ -52,7 +52,8 @@ PublishedRow published_row(const json& preset) {
 
 std::vector<PublishedRow> published_table() {
   std::vector<PublishedRow> rows;
-  for (const std::string& name : list_presets()) rows.push_back(published_row(load_preset(name)));
+  for (const std::string& name : list_model_families())
+    rows.push_back(published_row(load_preset(name)));
   return rows;
 }
 

@@ -11,6 +11,7 @@
 #include "report/best_by_metric.h"
 #include "report/findings.h"
 #include "report/gradient_rise.h"
+#include "report/grokking.h"
 #include "report/headline.h"
 #include "report/heatmap.h"
 #include "report/kind_curves.h"
@@ -301,6 +302,28 @@ std::string gradient_rise_section(const std::vector<RisePair>& rises, const fs::
   return md;
 }
 
+// Runs that log accuracies (algorithmic tasks): steps to 99% and final accuracies per row, in
+// the rows' order (presets, then their variants). Other sweeps' CSVs keep their columns.
+void add_accuracy_columns(TextTable& t, const std::vector<PresetVariants>& presets) {
+  for (const char* c :
+       {"val_acc_99_step_mean", "val_acc_99_step_se", "val_acc_99_reached",
+        "train_acc_99_step_mean", "train_acc_99_step_se", "train_acc_99_reached", "accuracy_runs",
+        "step_budget", "final_val_acc_mean", "final_train_acc_mean"})
+    t.columns.push_back(c);
+  size_t row = 0;
+  for (const PresetVariants& p : presets) {
+    for (const AccuracyArm& a : accuracy_arms(p)) {
+      std::vector<std::string>& r = t.rows.at(row++);
+      const bool any = a.runs > 0;
+      r.insert(r.end(), {any ? number(a.val_steps.mean) : "", se_or_empty(a.val_steps),
+                         std::to_string(a.val_reached), any ? number(a.train_steps.mean) : "",
+                         se_or_empty(a.train_steps), std::to_string(a.train_reached),
+                         std::to_string(a.runs), std::to_string(a.budget),
+                         mean_or_empty(a.final_val_acc), mean_or_empty(a.final_train_acc)});
+    }
+  }
+}
+
 }  // namespace
 
 ReportFiles write_report(const fs::path& sweep_dir) {
@@ -342,6 +365,16 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   md += "\n";
   const BestByMetric best = best_by_metric(presets, plan.metric, plan.goal);
   md += best.line + "\n\n";
+
+  // Algorithmic tasks (data.source=modular): accuracies, steps to 99% and the grokking verdict
+  // come first, as they are what such a sweep is for.
+  const AccuracySection accuracy = accuracy_section(results, presets);
+  if (accuracy.present) {
+    write_file_atomic(plots / "accuracy_curves.svg", render_line_figure(accuracy.figure));
+    files.plots.push_back(plots / "accuracy_curves.svg");
+    files.verdicts += accuracy.verdict;
+    md += accuracy.markdown;
+  }
 
   md += "## Findings\n\n";
   md += fmt::format(
@@ -456,7 +489,9 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   md += fmt::format("---\nWritten by wdlab {} (`wdlab report {}`).\n", WDLAB_VERSION,
                     sweep_dir.string());
 
-  write_file_atomic(files.csv, to_csv(csv_table(presets, kinds, best)));
+  TextTable csv = csv_table(presets, kinds, best);
+  if (accuracy.present) add_accuracy_columns(csv, presets);
+  write_file_atomic(files.csv, to_csv(csv));
   write_file_atomic(files.markdown, md);
   return files;
 }

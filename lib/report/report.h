@@ -13,6 +13,8 @@
 //   kind_curves.h; where the runs logged them), plots/lr_wd_<preset>.svg (lr x λ grids only),
 //   plots/adamc_{grad_norm,norm}_<preset>.svg (sweeps with AdamW and AdamC at the same λ:
 //   gradient_rise.h, with a section and verdict in summary.md)
+//   plots/accuracy_curves.svg (runs that log accuracies, data.source=modular: with the steps to
+//   99% accuracy and the grokking verdict, grokking.h)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -30,7 +32,9 @@ struct ReportFiles {
   std::string headline;  // markdown of the headline table, empty unless a table sweep
   std::string best;      // one line per preset: its best configuration
   std::string findings;  // the findings' sentences, one a line, grouped by preset
-  std::string verdicts;  // AdamW against AdamC (gradient_rise.h): one verdict a line, or empty
+  // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
+  // (gradient_rise.h), grokking on an algorithmic task (grokking.h).
+  std::string verdicts;
 };
 
 ReportFiles write_report(const std::filesystem::path& sweep_dir);

@@ -87,6 +87,15 @@ std::string config_id(const json& config, const std::string& init_sha256) {
     c["train"].erase("checkpoint_minutes");
   }
   if (c.contains("optim")) normalise_optim(c);
+  // The modular task's keys act only with data.source=modular; elsewhere they leave the id what
+  // it was before they existed, so runs of the other sources keep their ids.
+  if (c.contains("data") && c["data"].is_object()) {
+    json& d = c["data"];
+    const auto source = d.find("source");
+    if (source == d.end() || !source->is_string() || *source != "modular") {
+      for (const char* key : {"modulus", "operation", "train_fraction"}) d.erase(key);
+    }
+  }
   // Not a config key (the schema has none of this name), so it cannot collide with one.
   if (!init_sha256.empty()) c["init_sha256"] = init_sha256;
   const std::string text = c.dump();  // keys sorted: canonical

@@ -7,7 +7,8 @@ const SectionSchema& data_schema() {
   static const SectionSchema schema{
       "data",
       {
-          {"source", "synthetic", "synthetic (the embedded seeded language) | text (a file)"},
+          {"source", "synthetic",
+           "synthetic (the embedded seeded language) | text (a file) | modular (a ∘ b mod p)"},
           {"path", "", "text: the file to train on (bytes as tokens)"},
           {"val_fraction", 0.1, "text: held-out tail of the file, in (0, 1)"},
           {"language_seed", 1234, "synthetic: seed of the language (not of the run)"},
@@ -17,6 +18,11 @@ const SectionSchema& data_schema() {
           {"synthetic.order", 3, "synthetic: how many previous tokens the next one depends on"},
           {"synthetic.rank", 16, "synthetic: width of the random score embeddings"},
           {"synthetic.temperature", 0.5, "synthetic: lower is more predictable"},
+          {"modulus", 97, "modular: the prime p (vocabulary p + 2: the numbers, the op, '=')"},
+          {"operation", "add", "modular: add | sub | mul | div (a · b^-1, b != 0)"},
+          {"train_fraction", 0.5,
+           "modular: share of all equations trained on, in (0, 1); the rest is validation, "
+           "split by the run seed"},
       }};
   return schema;
 }
@@ -25,8 +31,8 @@ DataConfig parse_data_config(const json& config, int block_size) {
   const SectionReader d(config, "data");
   DataConfig r;
   r.source = d.get<std::string>("source");
-  WD_CHECK(r.source == "synthetic" || r.source == "text",
-           "data.source: '{}' is not one of synthetic, text", r.source);
+  WD_CHECK(r.source == "synthetic" || r.source == "text" || r.source == "modular",
+           "data.source: '{}' is not one of synthetic, text, modular", r.source);
   r.path = d.get<std::string>("path");
   WD_CHECK(r.source != "text" || !r.path.empty(),
            "data.path: required when data.source=text (the file to train on)");
@@ -47,6 +53,19 @@ DataConfig parse_data_config(const json& config, int block_size) {
   r.synthetic.order = d.get<int>("synthetic.order");
   r.synthetic.rank = d.get<int>("synthetic.rank");
   r.synthetic.temperature = d.get<double>("synthetic.temperature");
+  r.modular.modulus = d.get<int>("modulus");
+  r.modular.operation = parse_modular_operation(d.get<std::string>("operation"));
+  r.modular.train_fraction = d.get<double>("train_fraction");
+  if (r.source == "modular") {
+    WD_CHECK(block_size == kModularBlockSize,
+             "model.block_size: data.source=modular reads 'a op b =' and needs {}, got {}",
+             kModularBlockSize, block_size);
+    WD_CHECK(
+        r.modular.modulus >= 2 && r.modular.modulus <= kMaxModulus && is_prime(r.modular.modulus),
+        "data.modulus: must be a prime in [2, {}], got {}", kMaxModulus, r.modular.modulus);
+    WD_CHECK(r.modular.train_fraction > 0.0 && r.modular.train_fraction < 1.0,
+             "data.train_fraction: must be in (0, 1), got {}", r.modular.train_fraction);
+  }
   return r;
 }
 

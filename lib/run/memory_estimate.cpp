@@ -50,6 +50,11 @@ MemoryEstimate estimate_run_memory(const RunConfig& config, const RunMemoryOptio
     model.vocab_size = kByteVocabulary;
     m.data = 4.0 * bytes;  // one int a byte, train and validation
     m.data_build = bytes;  // the file's bytes while they are turned into tokens
+  } else if (d.source == "modular") {
+    const double p = d.modular.modulus;
+    model.vocab_size = d.modular.modulus + 2;
+    m.data = 4.0 * kModularExampleLength * p * p;  // every equation once, train or validation
+    m.data_build = m.data;
   } else {
     model.vocab_size = d.synthetic.vocab_size;
     m.data = 4.0 * (static_cast<double>(d.train_tokens) + static_cast<double>(d.val_tokens));

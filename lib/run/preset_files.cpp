@@ -72,6 +72,18 @@ std::vector<std::string> list_presets() {
   return {names.begin(), names.end()};
 }
 
+bool is_model_family(const json& preset) {
+  return preset.is_object() && preset.contains("published");
+}
+
+std::vector<std::string> list_model_families() {
+  std::vector<std::string> families;
+  for (const std::string& name : list_presets()) {
+    if (is_model_family(load_preset(name))) families.push_back(name);
+  }
+  return families;
+}
+
 json parse_preset(const std::string& text, const std::string& where,
                   const std::string& default_name) {
   json preset = parse_json<json>(text, where);

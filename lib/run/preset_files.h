@@ -18,6 +18,12 @@ namespace wdlab {
 std::vector<std::filesystem::path> preset_search_path();
 // Preset names found on the search path (first occurrence wins), sorted.
 std::vector<std::string> list_presets();
+// A model family is a preset with a "published" section (the published recipe it is checked
+// against); a preset without one is a task preset (configs/modular.json): `wdlab presets` lists
+// it, but `wdlab table` and a sweep over "all" presets leave it out.
+bool is_model_family(const nlohmann::json& preset);
+// The presets of list_presets() that are model families.
+std::vector<std::string> list_model_families();
 // A preset by name (searched) or by path (anything containing '/' or ending in .json). Checks the
 // file's form: top-level keys, "config" and every scale against the schema; errors name the file
 // and the JSON path. Records the file read as "__file__".

@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/sha256.h"
 #include "core/subnormals.h"
+#include "data/modular_arithmetic.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
@@ -42,18 +45,39 @@ std::string human_time(double s) {
   return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
 }
 
+// The first step of the metrics rows in the file's first `bytes` bytes whose `key` is at least
+// `threshold`, or -1: what a resumed run had already seen.
+int first_step_reaching(const std::filesystem::path& path, uint64_t bytes, const char* key,
+                        double threshold) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text(bytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(bytes));
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_object() && row.contains(key) && row[key].is_number() &&
+        row[key].get<double>() >= threshold && row.contains("step")) {
+      return row["step"].get<int>();
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), threads_(threads) {
   const int T = config_.model.block_size;
   if (config_.data.source == "text") {
     data_ = load_text_dataset(config_.data.path, config_.data.val_fraction, T);
+  } else if (config_.data.source == "modular") {
+    data_ = make_modular_dataset(config_.data.modular, config_.seed);  // the split: the run seed's
   } else {
     data_ = make_synthetic_dataset(config_.data.synthetic, config_.data.language_seed,
                                    config_.data.train_tokens, config_.data.val_tokens, T);
   }
   config_.model.vocab_size = data_.vocab_size;
-  model_ = std::make_unique<Transformer<float>>(config_.model, config_.train.batch_size, threads_);
+  model_ = std::make_unique<Transformer<float>>(
+      config_.model, data_.batch_size(config_.train.batch_size), threads_);
   model_->init_weights(config_.seed);
   DecayPlan plan =
       build_decay_plan(model_->table(), config_.optim.decay_scope, config_.optim.decay_rules);
@@ -94,7 +118,30 @@ void Trainer::load_initial_weights(const std::filesystem::path& checkpoint) {
                 {"sha256", sha256_file(checkpoint)}};
 }
 
+Trainer::SplitEval Trainer::evaluate_split(bool validation) {
+  WD_CHECK(data_.examples, "evaluate_split: the data are streams, not examples");
+  const ExampleSet& e = *data_.examples;
+  const std::vector<int>& set = validation ? e.val : e.train;
+  const int B = data_.batch_size(config_.train.batch_size), T = e.length - 1, n = e.count(set);
+  std::vector<int> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  double loss_sum = 0.0;
+  int64_t counted = 0, correct = 0;
+  for (int first = 0; first < n; first += B) {
+    const int rows = std::min(B, n - first);
+    e.batch(set, first, rows, tokens.data(), targets.data());
+    const ModelLoss l = model_->forward(tokens.data(), targets.data(), rows, T, nullptr);
+    loss_sum += l.ce * l.counted, counted += l.counted, correct += l.correct;
+  }
+  SplitEval r;
+  if (counted > 0) {
+    r.loss = loss_sum / static_cast<double>(counted);
+    r.accuracy = static_cast<double>(correct) / static_cast<double>(counted);
+  }
+  return r;
+}
+
 double Trainer::evaluate() {
+  if (data_.examples) return evaluate_split(true).loss;
   const int B = config_.train.batch_size, T = config_.model.block_size;
   const int batches = std::min(config_.train.eval_batches, data_.val_batches_available(B, T));
   std::vector<int> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
@@ -141,7 +188,7 @@ json Trainer::param_groups_json() const {
 json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>* stop) {
   const FlushSubnormals flush;  // training and evaluation alike (core/subnormals.h)
   const RunConfig& c = config_;
-  const int B = c.train.batch_size, T = c.model.block_size, steps = c.train.steps;
+  const int B = data_.batch_size(c.train.batch_size), T = c.model.block_size, steps = c.train.steps;
   const size_t tokens_per_step = static_cast<size_t>(B) * T;
   Transformer<float>& model = *model_;
   const ParamTable& table = model.table();
@@ -204,7 +251,7 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     const std::vector<ScalarValue> values = scalars.of(row);
     if (!values.empty()) events->write_scalars(row["step"].get<int64_t>(), values);
   };
-  BatchSampler sampler(data_.train, B, T, c.seed);
+  BatchSampler sampler(data_, B, T, c.seed);
   Rng dropout_rng(c.seed, RngStream::dropout);
   std::vector<int> tokens(tokens_per_step), targets(tokens_per_step);
 
@@ -255,6 +302,30 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
   double train_loss = 0.0, val_loss = 0.0, best_val = 0.0;
   std::vector<int> resumed_at;
   TrainStep train_step(model, *optimizer_, c.optim.schedule, c.optim.grad_clip);
+  // Examples (data.source=modular): every evaluation also grades both splits exactly. The first
+  // evaluation step with val_acc >= kGrokkedAccuracy is when the run generalised.
+  constexpr double kGrokkedAccuracy = 0.99;
+  double train_acc = 0.0, val_acc = 0.0;
+  int grokked_step = -1;
+  auto accuracy_text = [&] {
+    return data_.examples ? fmt::format(" | acc train {:.4f} val {:.4f}", train_acc, val_acc)
+                          : std::string();
+  };
+  // The evaluation at `step`: its metrics row, and val_loss (and the accuracies) updated.
+  auto evaluate_now = [&](int step) {
+    if (!data_.examples) {
+      val_loss = evaluate();
+      return eval_row(step, val_loss);
+    }
+    const SplitEval val = evaluate_split(true), train = evaluate_split(false);
+    val_loss = val.loss, val_acc = val.accuracy, train_acc = train.accuracy;
+    if (grokked_step < 0 && val_acc >= kGrokkedAccuracy) grokked_step = step;
+    json row = eval_row(step, val_loss);
+    row["val_acc"] = val_acc;
+    row["train_acc"] = train_acc;
+    row["train_eval_loss"] = train.loss;
+    return row;
+  };
   if (resume_) {
     const RunProgress& p = *resume_;
     steps_done = p.step, train_loss = p.train_loss, val_loss = p.val_loss;
@@ -264,6 +335,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     dropout_rng.restore(p.dropout);
     resumed_at = p.resumed_at;
     resumed_at.push_back(p.step);
+    if (data_.examples) {
+      grokked_step = first_step_reaching(run_dir / "metrics.jsonl", p.metrics_bytes, "val_acc",
+                                         kGrokkedAccuracy);
+    }
     if (p.threads != threads_) {
       spdlog::warn(
           "resuming with {} threads, the run started with {}: the results differ from "
@@ -272,10 +347,10 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     }
     spdlog::info("resuming from the checkpoint at step {}/{}", p.step, steps);
   } else {
-    val_loss = evaluate(), best_val = val_loss;
-    log_row(eval_row(0, val_loss));
+    log_row(evaluate_now(0));
+    best_val = val_loss;
     tensor_norms.append(tensor_norms_row(0));
-    spdlog::info("step {:>5}/{} | val {:.4f}", 0, steps, val_loss);
+    spdlog::info("step {:>5}/{} | val {:.4f}{}", 0, steps, val_loss, accuracy_text());
   }
 
   auto t_log = Clock::now(), t_checkpoint = t_log;
@@ -356,14 +431,15 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
                    human_time(elapsed / step * (steps - step)));
     }
     if (step % c.train.eval_every == 0 || last) {
-      val_loss = evaluate();
+      const json row = evaluate_now(step);
       if (val_loss < best_val) best_val = val_loss, best_step = step;
-      log_row(eval_row(step, val_loss));
+      log_row(row);
       tensor_norms.append(tensor_norms_row(step));
-      spdlog::info("step {:>5}/{} | val {:.4f}{}", step, steps, val_loss,
+      spdlog::info("step {:>5}/{} | val {:.4f}{}{}", step, steps, val_loss,
                    data_.window_floor
                        ? fmt::format(" ({:+.4f} above the floor)", val_loss - *data_.window_floor)
-                       : std::string());
+                       : std::string(),
+                   accuracy_text());
     }
     const bool by_steps = c.train.checkpoint_every > 0 && step % c.train.checkpoint_every == 0;
     const bool by_time = c.train.checkpoint_minutes > 0 &&
@@ -397,6 +473,11 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
     summary["entropy_rate"] = *data_.entropy_rate;
     summary["window_floor"] = *data_.window_floor;
     summary["final_val_minus_floor"] = val_loss - *data_.window_floor;
+  }
+  if (data_.examples) {
+    summary["final_train_acc"] = train_acc;
+    summary["final_val_acc"] = val_acc;
+    summary["steps_to_val_acc_99"] = grokked_step >= 0 ? json(grokked_step) : json();
   }
   if (diverged_step >= 0) summary["diverged_step"] = diverged_step;
   if (save_final_) {

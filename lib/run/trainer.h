@@ -63,8 +63,16 @@ class Trainer {
   Transformer<float>& model() { return *model_; }
   const DecayPlan& plan() const { return optimizer_->plan(); }
 
-  // Mean validation loss over the configured number of validation batches.
+  // Mean validation loss over the configured number of validation batches (streams), or over
+  // every validation example (examples).
   double evaluate();
+  // Examples only (data.source=modular): loss and accuracy over every example of one split,
+  // exactly, in batches the model holds.
+  struct SplitEval {
+    double loss = 0.0;
+    double accuracy = 0.0;
+  };
+  SplitEval evaluate_split(bool validation);
   // Table of every tensor with its kind and group, plus counts (param_groups.json).
   nlohmann::json param_groups_json() const;
 

@@ -68,7 +68,8 @@ SweepPlan expand_sweep(const SweepSpec& spec) {
   plan.metric = spec.metric;
   plan.goal = spec.goal;
 
-  const std::vector<std::string> base_presets = spec.all_presets ? list_presets() : spec.presets;
+  const std::vector<std::string> base_presets =
+      spec.all_presets ? list_model_families() : spec.presets;
   const std::vector<Point> points = product(spec.factors);
   // The base presets, then those that only grid groups name, in the order they appear.
   std::vector<std::string> presets = base_presets;

@@ -3,7 +3,7 @@
 //   {
 //     "name": "smoke",                                  // default: the file's stem
 //     "description": "one line for the report",
-//     "base": {"preset": "all", "scale": "tiny",        // preset: a name, a list, or "all"
+//     "base": {"preset": "all", "scale": "tiny",        // a name, a list, or "all" (families)
 //              "overrides": {"train.steps": 12}},       // dotted keys, fixed for every run
 //     "grid": {"optim.decay_mode": ["coupled", "decoupled"],
 //              "optim.decay_scope": ["selective", "uniform"]},

@@ -12,7 +12,7 @@ start=$(date +%s%N)
 "$wdlab" report "$tmp/smoke" >"$tmp/report.log" 2>&1 || { cat "$tmp/report.log"; exit 1; }
 end=$(date +%s%N)
 tail -1 "$tmp/sweep.log"
-for p in $("$wdlab" presets | cut -d' ' -f1); do
+for p in $("$wdlab" presets | grep -v " task preset: " | cut -d" " -f1); do
   grep -q "^### $p\$" "$tmp/smoke/summary.md" || { echo "summary.md lacks preset $p"; exit 1; }
 done
 [[ -s $tmp/smoke/plots/loss_curves.svg ]]

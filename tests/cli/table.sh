@@ -6,7 +6,7 @@ wdlab=$1
 md=$("$wdlab" table)
 echo "$md" | head -1 | grep -q '^| model | λ (commonly quoted) | primary sources | applied | tensors | source | status |$'
 echo "$md" | grep -q '^| gpt2 | 0.01 | .* | unsourced |$'
-presets=$("$wdlab" presets | wc -l)
+presets=$("$wdlab" presets | grep -vc " task preset: ")
 [[ $(echo "$md" | wc -l) -eq $((presets + 2)) ]] || { echo "expected one row per preset"; exit 1; }
 "$wdlab" table --format csv | head -1 | grep -q '^model,λ (commonly quoted),primary sources,applied,tensors,source,status$'
 "$wdlab" table --format csv | grep -q '^gpt2,0.01,'
