@@ -31,7 +31,8 @@ void register_completion(CLI::App& app) {
       "(cmake --install puts it in share/bash-completion/completions/wdlab)");
   auto shell = std::make_shared<std::string>();
   cmd->add_option("shell", *shell, "The shell: bash")->required()->check(CLI::IsMember({"bash"}));
-  cmd->callback([&app] {
+  cmd->callback([&app,
+                 shell] {  // shell: the option writes into it, so it must outlive this function
     const std::vector<std::string> presets = list_presets();
     std::set<std::string> scales;
     for (const std::string& name : presets) {

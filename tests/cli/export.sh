@@ -16,7 +16,7 @@ head -4 sw/metrics.csv
 /usr/bin/python3 - <<'PY' || fail "the CSV files do not hold the sweep"
 import csv, json, os
 runs = list(csv.DictReader(open("sw/runs.csv", newline="")))
-names = sorted(d for d in os.listdir("sw") if os.path.isdir(os.path.join("sw", d)))
+names = sorted(d for d in os.listdir("sw") if os.path.isdir(os.path.join("sw", d)) and not d.startswith("."))  # .locks: the sweep's locks
 assert [r["run"] for r in runs] == names, ([r["run"] for r in runs], names)
 # The keys that vary, and only those: the grid's and the seed (axis order).
 header = list(runs[0].keys())
