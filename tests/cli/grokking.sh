@@ -6,6 +6,7 @@
 # bad task settings fail with one clear line and leave no run directory.
 # Usage: grokking.sh path/to/wdlab path/to/configs/sweeps/grokking.json
 set -eu
+source "$(dirname "${BASH_SOURCE[0]}")/timings.sh"
 wdlab=$1
 spec=$2
 tmp=$(mktemp -d)
@@ -58,8 +59,8 @@ kill -INT $pid
 wait $pid || true
 grep -q '"status": "interrupted"' cut/summary.json || { echo "the run was not interrupted"; exit 1; }
 "$wdlab" -q run --resume cut
-cmp -s <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' ref/metrics.jsonl) \
-  <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' cut/metrics.jsonl) || { echo "resumed metrics differ"; exit 1; }
+cmp -s <(without_timings ref/metrics.jsonl) \
+  <(without_timings cut/metrics.jsonl) || { echo "resumed metrics differ"; exit 1; }
 for key in final_train_acc final_val_acc steps_to_val_acc_99; do
   [[ $(grep "\"$key\"" ref/summary.json) == $(grep "\"$key\"" cut/summary.json) ]] ||
     { echo "resumed $key differs"; exit 1; }

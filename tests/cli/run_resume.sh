@@ -4,6 +4,7 @@
 # and final weights as the same run uninterrupted. Also: resuming with another config is refused,
 # naming the key, and changes nothing.
 set -eu
+source "$(dirname "${BASH_SOURCE[0]}")/timings.sh"
 wdlab=$1
 tmp=$(mktemp -d)
 pids=()
@@ -47,7 +48,7 @@ wait_for() {
 # same REF DIR: identical results, tokens_per_s and wall times aside.
 same() {
   for f in metrics.jsonl tensor_norms.jsonl; do
-    cmp -s <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' "$1/$f") <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' "$2/$f") ||
+    cmp -s <(without_timings "$1/$f") <(without_timings "$2/$f") ||
       fail "$2/$f differs from the uninterrupted run's"
   done
   cmp -s "$1/model.safetensors" "$2/model.safetensors" || fail "$2: final weights differ"

@@ -4,6 +4,7 @@
 # Usage: sweep_checkpoint_resume.sh path/to/wdlab
 set -u
 source "$(dirname "$0")/sweep_common.sh" "$1"
+source "$(dirname "$0")/timings.sh"
 write_spec long.json 400
 
 "$wdlab" -q sweep long.json --out whole --jobs 1 seed=1 || fail "the uninterrupted sweep failed"
@@ -31,7 +32,7 @@ grep -q "resuming from its checkpoint at step $step" second.log ||
 for d in whole/*/; do
   name=$(basename "$d")
   for f in metrics.jsonl tensor_norms.jsonl; do
-    cmp -s <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' "whole/$name/$f") <(sed -e 's/,"tokens_per_s":[^,}]*//' -e 's/,"time_s":[^,}]*//' "cut/$name/$f") ||
+    cmp -s <(without_timings "whole/$name/$f") <(without_timings "cut/$name/$f") ||
       fail "$name/$f differs from the uninterrupted sweep's"
   done
 done
