@@ -33,6 +33,36 @@ KindStats TrainStep::norms() const {
   return k;
 }
 
+std::vector<TensorUpdate> TrainStep::tensor_updates(const StepDecay& decay, double lr) const {
+  const ParamTable& table = model_.table();
+  const std::vector<float>& w = model_.params();
+  const OptimizerOptions& o = optimizer_.options();
+  const bool decoupled = o.decay_mode == DecayMode::decoupled;
+  std::vector<TensorUpdate> out(table.size());
+  for (size_t t = 0; t < table.size(); ++t) {
+    const ParamInfo& p = table[t];
+    // The shrink this tensor got (optimizer.h): adamc keeps lr_t·λ outside the normalized set.
+    double d = 0.0;
+    if (decoupled && optimizer_.plan().decays[t]) {
+      const bool lr_scaled = is_adamc(o.decay_scaling) && !optimizer_.adamc_tensors()[t];
+      d = lr_scaled ? decay.per_step_lr : decay.per_step;
+    }
+    double delta_sq = 0.0, before_sq = 0.0, u_sq = 0.0, w_dot_u = 0.0;
+    for (size_t i = p.offset; i < p.offset + p.numel; ++i) {
+      const double before = before_[i];
+      const double diff = static_cast<double>(w[i]) - before;
+      const double u = lr > 0.0 ? -(diff + d * before) / lr : 0.0;
+      delta_sq += diff * diff, before_sq += before * before;
+      u_sq += u * u, w_dot_u += before * u;
+    }
+    TensorUpdate& r = out[t];
+    r.update_rel = before_sq > 0.0 ? std::sqrt(delta_sq / before_sq) : 0.0;
+    r.update_rms = p.numel ? std::sqrt(u_sq / static_cast<double>(p.numel)) : 0.0;
+    r.update_cos = before_sq > 0.0 && u_sq > 0.0 ? w_dot_u / std::sqrt(before_sq * u_sq) : 0.0;
+  }
+  return out;
+}
+
 StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, int T,
                           Rng* dropout_rng, bool measure) {
   const FlushSubnormals flush;  // as every step of a run computes (core/subnormals.h)
@@ -96,6 +126,7 @@ StepResult TrainStep::run(int t, const int* tokens, const int* targets, int B, i
       r.kinds.grad_norm[k] = std::sqrt(grad_sq[k]);
       r.kinds.update_rel[k] = before_sq[k] > 0.0 ? std::sqrt(delta_sq[k] / before_sq[k]) : 0.0;
     }
+    r.tensors = tensor_updates(decay, r.lr);
   }
   return r;
 }

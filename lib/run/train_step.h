@@ -36,6 +36,16 @@ struct KindStats {
   bool present[kKinds] = {};       // the model has tensors of this kind
 };
 
+// Per tensor (in table order), what a measured step did to it. With u the optimizer's direction
+// for the step (w_after = w_before - d·w_before - lr_t·u, d the tensor's decoupled shrink s_t·λ,
+// 0 when it does not decay or decay is coupled): for Adam u = m̂ / (√v̂ + ε), with coupled L2
+// inside it.
+struct TensorUpdate {
+  double update_rel = 0.0;  // ‖Δw‖ / ‖w before‖, the full step, decay included
+  double update_rms = 0.0;  // ‖u‖ / √numel: the direction's size per coordinate, in units of lr_t
+  double update_cos = 0.0;  // ⟨w before, u⟩ / (‖w‖ ‖u‖): > 0 when the step shrinks ‖w‖
+};
+
 struct StepResult {
   double lr = 0.0;            // lr_t
   ModelLoss loss;             // of the batch, before the update
@@ -48,6 +58,7 @@ struct StepResult {
   double decay_budget_lr = 0.0;
   bool measured = false;  // kinds holds this step's per-kind statistics
   KindStats kinds;
+  std::vector<TensorUpdate> tensors;  // measured steps only, in table order
 };
 
 class TrainStep {
@@ -87,6 +98,9 @@ class TrainStep {
   KindStats norms() const;
 
  private:
+  // Per tensor: the measured step's TensorUpdate, from before_ and the updated weights.
+  std::vector<TensorUpdate> tensor_updates(const StepDecay& decay, double lr) const;
+
   Transformer<float>& model_;
   Optimizer& optimizer_;
   const LrSchedule& schedule_;

@@ -278,7 +278,9 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       }
     }
   };
-  // Every tensor's norm at every evaluation, in a file of its own (tensor_norms.jsonl).
+  // Every tensor's norm at every evaluation, in a file of its own (tensor_norms.jsonl); when the
+  // evaluation's step was also a logged (measured) one, the step's update per tensor too
+  // (TensorUpdate: update_rel, update_rms, update_cos, each an object by tensor name).
   MetricsLog tensor_norms =
       resume_ ? MetricsLog(run_dir / "tensor_norms.jsonl", resume_->tensor_norms_bytes)
               : MetricsLog(run_dir / "tensor_norms.jsonl");
@@ -288,6 +290,15 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       norms[p.name] = l2_norm(model.params().data() + p.offset, p.numel);
     }
     return json{{"step", step}, {"norms", norms}};
+  };
+  auto add_tensor_updates = [&](json& row, const std::vector<TensorUpdate>& updates) {
+    json rel = json::object(), rms = json::object(), cos = json::object();
+    for (size_t i = 0; i < updates.size(); ++i) {
+      rel[table[i].name] = updates[i].update_rel;
+      rms[table[i].name] = updates[i].update_rms;
+      cos[table[i].name] = updates[i].update_cos;
+    }
+    row["update_rel"] = rel, row["update_rms"] = rms, row["update_cos"] = cos;
   };
   auto eval_row = [&](int step, double val_loss) {
     json row = {{"step", step},
@@ -434,7 +445,9 @@ json Trainer::run(const std::filesystem::path& run_dir, const std::atomic<bool>*
       const json row = evaluate_now(step);
       if (val_loss < best_val) best_val = val_loss, best_step = step;
       log_row(row);
-      tensor_norms.append(tensor_norms_row(step));
+      json norms_row = tensor_norms_row(step);
+      if (r.measured) add_tensor_updates(norms_row, r.tensors);
+      tensor_norms.append(norms_row);
       spdlog::info("step {:>5}/{} | val {:.4f}{}{}", step, steps, val_loss,
                    data_.window_floor
                        ? fmt::format(" ({:+.4f} above the floor)", val_loss - *data_.window_floor)
