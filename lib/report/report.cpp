@@ -19,6 +19,7 @@
 #include "report/loss_curves.h"
 #include "report/lr_wd_heatmap.h"
 #include "report/published_table.h"
+#include "report/rotational.h"
 #include "report/sweep_results.h"
 #include "report/text_table.h"
 
@@ -374,6 +375,17 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     files.plots.push_back(plots / "accuracy_curves.svg");
     files.verdicts += accuracy.verdict;
     md += accuracy.markdown;
+  }
+
+  // Constant-lr sweeps of AdamW over lr and λ (with Adam + L2 beside): the rotational
+  // equilibrium per tensor against its prediction, with the verdict (rotational.h).
+  const RotationalSection rotational = rotational_section(results, presets);
+  if (rotational.present) {
+    write_file_atomic(plots / "rotational_update_rel.svg", render_line_figure(rotational.figure));
+    files.plots.push_back(plots / "rotational_update_rel.svg");
+    write_file_atomic(sweep_dir / "rotational.csv", rotational.csv);
+    files.verdicts += rotational.verdict;
+    md += rotational.markdown;
   }
 
   md += "## Findings\n\n";

@@ -19,6 +19,9 @@
 // (≈ √(2·lr·λ) · 0.229 for β1 = 0.9; √(2·lr·λ) without momentum), and ‖w‖ = √(lr·C/(2λ)) for a
 // tensor of C coordinates when g/√v has RMS 1 per coordinate.
 //
+// The section appears for a preset with at least two AdamW configurations (below) at a constant
+// lr whose runs logged per-tensor updates (tensor_norms.jsonl rows at logged evaluation steps).
+//
 // Verdict rule (fixed before the reference run). AdamW: decoupled decay scaled by lr; centre: the
 // AdamW configuration nearest the centre of the sweep's (log lr, log λ) points. Over the decayed
 // tensors, each tensor's value the mean over seeds:
@@ -33,6 +36,7 @@
 //      mean over seeds) are each within kExponentTolerance of +0.5;
 //   Sn norm scaling: ‖w‖'s exponents are within kExponentTolerance of +0.5 (lr) and −0.5 (λ).
 // reproduced: all five; not reproduced: no E, or none of L, H, Sr; partly otherwise.
+// Adam + L2 configurations: coupled decay at a constant lr (any λ > 0).
 //
 //   RotationalSection s = rotational_section(results, presets);
 //   if (s.present) ...s.markdown, s.verdict, s.figure...
