@@ -242,3 +242,63 @@ TEST(TrainStep, MeasuredStepReportsPerKindStatistics) {
 
 }  // namespace
 }  // namespace wdlab
+
+namespace wdlab {
+namespace {
+
+// The per-tensor update a measured step reports (TensorUpdate), against Adam's first step written
+// out here: m̂ = g and v̂ = g², so u = g / (|g| + ε); decayed tensors also shrink by lr·λ, which u
+// leaves out. g is the loss gradient the optimizer received (no clipping).
+TEST(TrainStep, MeasuredStepReportsPerTensorUpdates) {
+  blas_set_threads(1);
+  const double lambda = 2.0;
+  RunConfig run = parse_run_config(
+      resolve_config(load_preset("llama"), "tiny",
+                     {"optim.decay_mode=decoupled", "optim.decay_scaling=lr",
+                      "optim.weight_decay=" + std::to_string(lambda), "optim.grad_clip=0",
+                      "optim.schedule=constant", "optim.warmup_steps=0", "optim.lr=0.01"}));
+  run.model.vocab_size = 64;
+  const int B = 2, T = run.model.block_size;
+  std::vector<int> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  Rng rng(11);
+  for (int& x : tokens) x = static_cast<int>(rng.below(64));
+  for (int& x : targets) x = static_cast<int>(rng.below(64));
+  Transformer<float> model(run.model, B);
+  model.init_weights(5);
+  const std::vector<float> w0 = model.params();
+  Optimizer optimizer(model.table(),
+                      build_decay_plan(model.table(), run.optim.decay_scope, run.optim.decay_rules),
+                      run.optim.options);
+  TrainStep step(model, optimizer, run.optim.schedule, run.optim.grad_clip);
+  std::vector<float> g;
+  step.set_gradient_hook([&](int, std::vector<float>& grads) { g = grads; });
+  const StepResult r = step.run(1, tokens.data(), targets.data(), B, T, nullptr, true);
+  ASSERT_EQ(r.tensors.size(), model.table().size());
+  const double lr = r.lr, eps = run.optim.options.eps;
+  int decayed = 0;
+  for (size_t row = 0; row < model.table().size(); ++row) {
+    const ParamInfo& p = model.table()[row];
+    const bool decays = optimizer.plan().decays[row];
+    decayed += decays;
+    double u_sq = 0, w_sq = 0, w_dot_u = 0, delta_sq = 0;
+    for (size_t i = p.offset; i < p.offset + p.numel; ++i) {
+      const double u = g[i] / (std::fabs(static_cast<double>(g[i])) + eps);
+      const double delta = static_cast<double>(model.params()[i]) - w0[i];
+      u_sq += u * u, w_sq += double(w0[i]) * w0[i], w_dot_u += w0[i] * u;
+      delta_sq += delta * delta;
+      // The step itself: w1 = (1 − lr·λ)·w0 − lr·u on decayed tensors, w0 − lr·u on the rest.
+      const double expected = w0[i] - (decays ? lr * lambda * w0[i] : 0.0) - lr * u;
+      ASSERT_NEAR(model.params()[i], expected, 1e-6) << p.name;
+    }
+    const TensorUpdate& t = r.tensors[row];
+    EXPECT_NEAR(t.update_rel, std::sqrt(delta_sq / w_sq), 1e-9) << p.name;
+    // fp32 weights: u recovered from w1 − w0 carries rounding of ~1e-9 / lr per coordinate.
+    EXPECT_NEAR(t.update_rms, std::sqrt(u_sq / p.numel), 1e-5) << p.name;
+    EXPECT_NEAR(t.update_cos, w_dot_u / std::sqrt(w_sq * u_sq), 1e-5) << p.name;
+  }
+  EXPECT_GT(decayed, 0);
+  EXPECT_LT(decayed, static_cast<int>(model.table().size()));  // norm gains do not decay
+}
+
+}  // namespace
+}  // namespace wdlab
