@@ -15,6 +15,9 @@
 //   gradient_rise.h, with a section and verdict in summary.md)
 //   plots/accuracy_curves.svg (runs that log accuracies, data.source=modular: with the steps to
 //   99% accuracy and the grokking verdict, grokking.h)
+//   plots/rotational_update_rel.svg and rotational.csv (constant-lr sweeps of AdamW over lr and
+//   λ, with Adam + L2 beside: each tensor's equilibrium update and norm against the random-walk
+//   prediction, with a section and verdict in summary.md, rotational.h)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -33,7 +36,8 @@ struct ReportFiles {
   std::string best;      // one line per preset: its best configuration
   std::string findings;  // the findings' sentences, one a line, grouped by preset
   // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
-  // (gradient_rise.h), grokking on an algorithmic task (grokking.h).
+  // (gradient_rise.h), grokking on an algorithmic task (grokking.h), rotational equilibrium
+  // (rotational.h).
   std::string verdicts;
 };
 
