@@ -15,6 +15,8 @@
 //   gradient_rise.h, with a section and verdict in summary.md)
 //   plots/accuracy_curves.svg (runs that log accuracies, data.source=modular: with the steps to
 //   99% accuracy and the grokking verdict, grokking.h)
+//   plots/timescale_{val_vs_lambda,lambda_opt}.svg (decoupled λ grids at several batch sizes
+//   and one token budget: λ_opt per batch size and the AdamW timescale verdict, timescale.h)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -33,7 +35,8 @@ struct ReportFiles {
   std::string best;      // one line per preset: its best configuration
   std::string findings;  // the findings' sentences, one a line, grouped by preset
   // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
-  // (gradient_rise.h), grokking on an algorithmic task (grokking.h).
+  // (gradient_rise.h), grokking on an algorithmic task (grokking.h), the AdamW timescale
+  // (timescale.h).
   std::string verdicts;
 };
 
