@@ -78,6 +78,12 @@ LambdaOptimum optimum_of(const std::vector<double>& lambdas, const std::vector<d
   return lambda_optimum(l, y);
 }
 
+// "0.95 ± 0.12", or without an error where there is none.
+std::string slope_text(const TimescaleAnalysis& a) {
+  return std::isfinite(a.slope_error) ? fmt::format("{:.2f} ± {:.2f}", a.fit.slope, a.slope_error)
+                                      : fmt::format("{:.2f}, no error", a.fit.slope);
+}
+
 std::string lambda_text(double x) {
   return fmt::format("{:.3g}", x);
 }
@@ -163,11 +169,11 @@ void analyse(TimescaleAnalysis& a) {
                                 : std::string("not measured"));
   }
   a.line = fmt::format(
-      "**AdamW timescale: {} at this scale.** λ_opt ∝ B^s with s = {:.2f} ± {:.2f} (least-squares "
+      "**AdamW timescale: {} at this scale.** λ_opt ∝ B^s with s = {} (least-squares "
       "slope of ln λ_opt against ln B for B = {} sequences at a fixed {} tokens, ± the bootstrap "
       "SD over {} seeds; the claim is s = 1): {}. τ_EMA = 1/(lr·λ_opt·steps) at the optimum: {}.",
-      a.verdict.word, a.fit.slope, a.slope_error, bs,
-      a.points.empty() ? 0.0 : a.points.front().tokens(), a.seeds, a.verdict.reason, taus);
+      a.verdict.word, slope_text(a), bs, a.points.empty() ? 0.0 : a.points.front().tokens(),
+      a.seeds, a.verdict.reason, taus);
 }
 
 // One batch size's colour, the same in every timescale plot.
@@ -239,10 +245,10 @@ LineFigure optimum_figure(const TimescaleAnalysis& a) {
   LineFigure fig;
   fig.title = "λ_opt and τ_EMA at the optimum against batch size: " + a.preset;
   fig.subtitle = fmt::format(
-      "{}; bars: ×/÷ the bootstrap SD over seeds; left: solid the least-squares fit (slope {:.2f} "
-      "± {:.2f}), dashed the claim's slope 1 through the same centre; right: τ_EMA = "
-      "1/(lr·λ_opt·steps), constant under the claim",
-      a.setting, a.fit.slope, a.slope_error);
+      "{}; bars: ×/÷ the bootstrap SD over seeds; left: solid the least-squares fit (slope {}), "
+      "dashed the claim's slope 1 through the same centre; right: τ_EMA = 1/(lr·λ_opt·steps) "
+      "with the same two lines (the claim's is flat)",
+      a.setting, slope_text(a));
   fig.columns = 2;
   LinePanel lam, tau;
   lam.title = a.preset + ": λ_opt against B";
@@ -278,14 +284,27 @@ LineFigure optimum_figure(const TimescaleAnalysis& a) {
                  hi = *std::max_element(xs.begin(), xs.end());
     const double centre = mean_of(xs);
     const double at_centre = a.fit.intercept + a.fit.slope * centre;
+    // The same lines on the right: τ_EMA = 1/(lr·λ·steps) with steps = D / (B·T).
+    const TimescalePoint& first = a.points.front();
+    const double per_sequence = first.step_tokens / first.batch_size;  // T
+    auto tau_at = [&](double b, double lambda) {
+      return 1.0 / (a.lr * lambda * first.tokens() / (b * per_sequence));
+    };
     LineSeries fit{"fit", "#d62728", {}, {}, {}, {}, false, false, 2.0};
     LineSeries claim{"slope 1", "#555555", {}, {}, {}, {}, true, false, 1.5};
+    LineSeries fit_tau = fit, claim_tau = claim;
     for (double u : {lo, hi}) {
-      fit.x.push_back(std::exp(u)), fit.y.push_back(std::exp(a.fit.intercept + a.fit.slope * u));
-      claim.x.push_back(std::exp(u)), claim.y.push_back(std::exp(at_centre + (u - centre)));
+      const double b = std::exp(u), l_fit = std::exp(a.fit.intercept + a.fit.slope * u),
+                   l_claim = std::exp(at_centre + (u - centre));
+      fit.x.push_back(b), fit.y.push_back(l_fit);
+      claim.x.push_back(b), claim.y.push_back(l_claim);
+      fit_tau.x.push_back(b), fit_tau.y.push_back(tau_at(b, l_fit));
+      claim_tau.x.push_back(b), claim_tau.y.push_back(tau_at(b, l_claim));
     }
     lam.series.push_back(std::move(fit));
     lam.series.push_back(std::move(claim));
+    tau.series.push_back(std::move(fit_tau));
+    tau.series.push_back(std::move(claim_tau));
   }
   lam.series.push_back(std::move(points));
   tau.series.push_back(std::move(taus));
