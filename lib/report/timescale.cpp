@@ -171,9 +171,9 @@ void analyse(TimescaleAnalysis& a) {
   a.line = fmt::format(
       "**AdamW timescale: {} at this scale.** λ_opt ∝ B^s with s = {} (least-squares "
       "slope of ln λ_opt against ln B for B = {} sequences at a fixed {} tokens, ± the bootstrap "
-      "SD over {} seeds; the claim is s = 1): {}. τ_EMA = 1/(lr·λ_opt·steps) at the optimum: {}.",
+      "SD over {} seed{}; the claim is s = 1): {}. τ_EMA = 1/(lr·λ_opt·steps) at the optimum: {}.",
       a.verdict.word, slope_text(a), bs, a.points.empty() ? 0.0 : a.points.front().tokens(),
-      a.seeds, a.verdict.reason, taus);
+      a.seeds, a.seeds == 1 ? "" : "s", a.verdict.reason, taus);
 }
 
 // One batch size's colour, the same in every timescale plot.
@@ -469,8 +469,10 @@ TimescaleSection timescale_section(const std::vector<PresetVariants>& presets) {
       "λ_opt is the vertex of the parabola in ln λ through the lowest mean final validation loss "
       "and its two grid neighbours (a lowest point at the grid's edge gives no estimate); the "
       "exponent s is the least-squares slope of ln λ_opt against ln B; errors are the SD over "
-      "{} bootstrap resamples of the seeds (one draw for every B and λ; with 3 seeds there are "
-      "only 10 distinct resamples, so the error is coarse). lr is the peak lr of the schedule. "
+      "{} bootstrap resamples of the seeds (one draw for every B and λ; n seeds give only "
+      "C(2n−1, n) distinct resamples, 10 for 3 seeds and 35 for 4, so the error is coarse, and it "
+      "holds seed noise only: the residual error of the slope, printed below it, also holds how "
+      "far the λ_opt lie off a straight line). lr is the peak lr of the schedule. "
       "Verdict rule (fixed in advance, lib/report/timescale.h): reproduced when every batch size "
       "has an interior optimum, s > {:.0f}·error and |s − 1| ≤ max({:.0f}·error, {:.2f}) with an "
       "error ≤ {:.2f}; partly when λ_opt grows (s > {:.0f}·error) but not so; not reproduced "
