@@ -22,6 +22,7 @@
 #include "report/rotational.h"
 #include "report/sweep_results.h"
 #include "report/text_table.h"
+#include "report/timescale.h"
 
 namespace wdlab {
 namespace fs = std::filesystem;
@@ -376,6 +377,14 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     files.verdicts += accuracy.verdict;
     md += accuracy.markdown;
   }
+  // Batch size x λ at a fixed token budget: λ_opt per batch size and the AdamW timescale verdict.
+  const TimescaleSection timescale = timescale_section(presets);
+  for (const auto& [name, figure] : timescale.figures) {
+    write_file_atomic(plots / name, render_line_figure(figure));
+    files.plots.push_back(plots / name);
+  }
+  files.verdicts += timescale.verdict;
+  md += timescale.markdown;
 
   // Constant-lr sweeps of AdamW over lr and λ (with Adam + L2 beside): the rotational
   // equilibrium per tensor against its prediction, with the verdict (rotational.h).

@@ -18,6 +18,8 @@
 //   plots/rotational_update_rel.svg and rotational.csv (constant-lr sweeps of AdamW over lr and
 //   λ, with Adam + L2 beside: each tensor's equilibrium update and norm against the random-walk
 //   prediction, with a section and verdict in summary.md, rotational.h)
+//   plots/timescale_{val_vs_lambda,lambda_opt}.svg (decoupled λ grids at several batch sizes
+//   and one token budget: λ_opt per batch size and the AdamW timescale verdict, timescale.h)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -37,7 +39,7 @@ struct ReportFiles {
   std::string findings;  // the findings' sentences, one a line, grouped by preset
   // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
   // (gradient_rise.h), grokking on an algorithmic task (grokking.h), rotational equilibrium
-  // (rotational.h).
+  // (rotational.h), the AdamW timescale (timescale.h).
   std::string verdicts;
 };
 
