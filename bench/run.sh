@@ -7,7 +7,7 @@
 #   bench/run.sh --quick    tiny and small, fewer steps (a few minutes)
 #   bench/run.sh --issue15  issue 15's table: the quickstart and modular shapes, Mixtral and Grok-1
 #                           at tiny and small, GPT-2 and LLaMA at tiny, and the sweep level
-#                           (about 12 min on an idle 2-core machine)
+#                           (estimated 12 min on an idle 2-core machine; not yet timed whole)
 #   options passed on to both benches: --families gpt2,llama,mixtral,grok1,modular
 #     --shapes tiny,small,base,large,quickstart,modular  --pairs family:shape,...
 #   --sweep-level           also run the sweep-level comparison (bench/torch_sweep.py)
