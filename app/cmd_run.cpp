@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include "core/available_memory.h"
 #include "core/error.h"
 #include "core/gemm.h"
+#include "data/synthetic_cache.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
 #include "run/config_optim.h"
@@ -43,6 +45,13 @@ void check_run_memory(const RunConfig& config, const RunMemoryOptions& options, 
   const AvailableMemory have = available_memory();
   if (!allow_large) check_memory(need, have);
   spdlog::info("memory: estimated {} of {} available", need.describe(), human_bytes(have.bytes));
+}
+
+// Where synthetic data are cached across runs: WDLAB_DATA_CACHE, which `wdlab sweep` sets for
+// its runs (data/synthetic_cache.h); none when unset or empty.
+std::filesystem::path data_cache_dir() {
+  const char* dir = std::getenv(std::string(kDataCacheVariable).c_str());
+  return dir ? std::filesystem::path(dir) : std::filesystem::path();
 }
 
 Outcome outcome_of(const nlohmann::json& summary, const std::filesystem::path& dir) {
@@ -139,7 +148,7 @@ Outcome resume(const RunArgs& args) {
 
   RunConfig config = parse_run_config(cfg);
   check_run_memory(config, {.threads = threads, .resume = true}, args.allow_large);
-  Trainer trainer(std::move(config), threads);
+  Trainer trainer(std::move(config), threads, data_cache_dir());
   trainer.record_command_line(command_line());
   trainer.resume_from(dir, init_from);
   trainer.save_final_weights(args.save || recorded_save);
@@ -165,7 +174,7 @@ Outcome run(const RunArgs& args) {
 
   // Everything that can reject the input (data files included) happens before the run
   // directory exists, so bad input leaves nothing behind.
-  Trainer trainer(std::move(config), args.threads);
+  Trainer trainer(std::move(config), args.threads, data_cache_dir());
   if (!args.init_from.empty()) trainer.load_initial_weights(args.init_from);
   trainer.record_command_line(command_line());
   trainer.save_final_weights(args.save);

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch baseline for bench/: the GPT-2, LLaMA and Mixtral styles as plain nn.Module code,
-trained with AdamW + grad clipping in fp32 at the benchmark's shapes, under each thread setting of
-issue 5. Run with /usr/bin/python3 (Debian's python3-torch lives only there).
+"""PyTorch baseline for bench/: the GPT-2, LLaMA, Mixtral and Grok-1 styles (and the modular task's
+GPT-2-like model) as plain nn.Module code, trained with AdamW + grad clipping in fp32 at the
+benchmark's shapes, under each thread setting of issue 5. For the MoE families the project's own
+reference (tools/parity/torch_model.py) runs too, as settings ref-<setting> (--ref-settings). Run with
+/usr/bin/python3 (Debian's python3-torch lives only there).
 
     /usr/bin/python3 bench/torch_bench.py --models build-bench/bench-models.json --out torch.json
         [--quick] [--settings 1t,2t,2t-passive,1t-ob2] [--families ...] [--shapes ...]
+        [--pairs family:shape,...] [--no-ref]
 
 The architectures come from --models, written by `wdlab_bench --models` (the presets resolved at
 the benchmark's sizes), so both engines train the same shapes; each result records its parameter
@@ -38,6 +41,8 @@ import time
 
 from atomic_write import write_atomic
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 SETTINGS = {
     "1t": {"torch_threads": 1, "env": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}},
     "2t": {"torch_threads": 2, "env": {"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}},
@@ -63,6 +68,10 @@ QUICK_STEPS = {
     "tiny": {"warmup": 3, "max_steps": 20, "min_steps": 10, "budget_s": 10.0},
     "small": {"warmup": 2, "max_steps": 20, "min_steps": 10, "budget_s": 10.0},
 }
+# The preset-run shapes of issue 15 (bench/README.md): tiny-sized steps.
+STEPS["quickstart"] = STEPS["tiny"]
+STEPS["modular"] = STEPS["tiny"]
+QUICK_STEPS["quickstart"] = QUICK_STEPS["modular"] = QUICK_STEPS["tiny"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,7 +87,13 @@ def build_model(torch, spec):
     H, maxT = m["ffn_hidden"], m["block_size"]
     bias, eps = m["bias"], m["norm_eps"]
     gated = m["activation"] != "gelu"
+    gate_act = F.silu if m["activation"] == "swiglu" else (lambda u: F.gelu(u, approximate="tanh"))
     moe = m["moe"]["n_expert"] > 0
+    sandwich = m.get("norm_placement") == "sandwich"  # Grok-1: norms after the sublayers too
+    softcap = m.get("attn_softcap") or 0.0  # Grok-1: cap * tanh(scores / cap)
+    emb_scale = math.sqrt(C) if m.get("embedding_scale") == "sqrt_d_model" else 1.0
+    logit_scale = {"inv_sqrt_d_model": 1.0 / math.sqrt(C), "inv_sqrt_3": 1.0 / math.sqrt(3.0)}.get(
+        m.get("logit_scale"), 1.0)
 
     class RMSNorm(nn.Module):
         def __init__(self, dim):
@@ -128,6 +143,8 @@ def build_model(torch, spec):
                 k = k.repeat_interleave(NH // NKV, dim=1)
                 v = v.repeat_interleave(NH // NKV, dim=1)
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(HS))
+            if softcap:
+                att = softcap * torch.tanh(att / softcap)
             att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
             att = F.softmax(att, dim=-1)
             y = (att @ v).transpose(1, 2).contiguous().view(B, T, NH * HS)
@@ -142,7 +159,7 @@ def build_model(torch, spec):
         def forward(self, x):
             return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
 
-    class SwiGLU(nn.Module):  # LLaMA: w2(silu(w1 x) * w3 x)
+    class SwiGLU(nn.Module):  # LLaMA: w2(silu(w1 x) * w3 x); GeGLU (Grok-1) with GELU (tanh)
         def __init__(self):
             super().__init__()
             self.w1 = nn.Linear(C, H, bias=bias)
@@ -150,13 +167,15 @@ def build_model(torch, spec):
             self.w2 = nn.Linear(H, C, bias=bias)
 
         def forward(self, x):
-            return self.w2(F.silu(self.w1(x)) * self.w3(x))
+            return self.w2(gate_act(self.w1(x)) * self.w3(x))
 
-    class MoE(nn.Module):  # Mixtral: top-k on router logits, softmax over the k
+    class MoE(nn.Module):  # Mixtral: top-k on router logits, softmax over the k;
+        # Grok-1 (softmax_topk): softmax over all experts, the top-k probabilities as weights
         def __init__(self):
             super().__init__()
             self.E, self.K = m["moe"]["n_expert"], m["moe"]["top_k"]
             self.aux_coef = m["moe"]["aux_loss_coef"]
+            self.softmax_first = m["moe"].get("router") == "softmax_topk"
             self.gate = nn.Linear(C, self.E, bias=False)
             self.experts = nn.ModuleList([SwiGLU() for _ in range(self.E)])
 
@@ -164,14 +183,19 @@ def build_model(torch, spec):
             B, T, _ = x.shape
             x = x.view(-1, C)
             logits = self.gate(x)
-            top_logits, top_idx = torch.topk(logits, self.K, dim=-1)
-            weights = F.softmax(top_logits, dim=-1)
+            if self.softmax_first:
+                weights, top_idx = torch.topk(F.softmax(logits, dim=-1), self.K, dim=-1)
+            else:
+                top_logits, top_idx = torch.topk(logits, self.K, dim=-1)
+                weights = F.softmax(top_logits, dim=-1)
             out = torch.zeros_like(x)
             for e, expert in enumerate(self.experts):
                 tok, slot = torch.where(top_idx == e)
                 if tok.numel() == 0:
                     continue
                 out.index_add_(0, tok, weights[tok, slot, None] * expert(x[tok]))
+            if not self.aux_coef:
+                return out.view(B, T, C), None
             # Switch-style load balancing: coef * E * sum_e f_e P_e (f_e not differentiated).
             probs = F.softmax(logits, dim=-1)
             f = torch.bincount(top_idx.flatten(), minlength=self.E).float() / top_idx.numel()
@@ -182,15 +206,18 @@ def build_model(torch, spec):
         def __init__(self):
             super().__init__()
             self.ln_1, self.attn, self.ln_2 = norm(), Attention(), norm()
+            if sandwich:
+                self.ln_1_post, self.ln_2_post = norm(), norm()
             self.mlp = MoE() if moe else (SwiGLU() if gated else MLP())
 
         def forward(self, x, cos, sin):
-            x = x + self.attn(self.ln_1(x), cos, sin)
+            a = self.attn(self.ln_1(x), cos, sin)
+            x = x + (self.ln_1_post(a) if sandwich else a)
             h = self.mlp(self.ln_2(x))
+            aux = None
             if moe:
                 h, aux = h
-                return x + h, aux
-            return x + h, None
+            return x + (self.ln_2_post(h) if sandwich else h), aux
 
     class Model(nn.Module):
         def __init__(self):
@@ -220,6 +247,8 @@ def build_model(torch, spec):
         def forward(self, idx, targets):
             B, T = idx.shape
             x = self.wte(idx)
+            if emb_scale != 1.0:
+                x = x * emb_scale
             if self.wpe is not None:
                 x = x + self.wpe(torch.arange(T))
             cos = self.cos[:T] if self.cos is not None else None
@@ -231,7 +260,10 @@ def build_model(torch, spec):
                     aux_total = aux_total + aux
             x = self.ln_f(x)
             logits = x @ self.wte.weight.t() if self.tied else self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, V), targets.view(-1))
+            if logit_scale != 1.0:
+                logits = logits * logit_scale
+            # Masked targets (-1: the modular task grades only the answer) count for nothing.
+            loss = F.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-1)
             return loss + aux_total
 
     return Model()
@@ -251,11 +283,28 @@ def run_child(args):
 
     torch.set_num_threads(setting["torch_threads"])
     torch.manual_seed(1337)
-    model = build_model(torch, spec)
     m = spec["model"]
-    params = sum(p.numel() for p in model.parameters())
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    if args.impl == "ref":
+        # The project's own reference (tools/parity/torch_model.py): functional, every expert on
+        # every token of an MoE layer; it agrees with wdlab to float32 rounding.
+        sys.path.insert(0, os.path.join(ROOT, "tools", "parity"))
+        import torch_model as ref
+
+        cfg = ref.parse_model_config({k: v for k, v in m.items() if k in ref.MODEL_KEYS})
+        tensors = ref.init_params(ref.param_specs(cfg, m["vocab_size"]), cfg, seed=1)
+        for t in tensors.values():
+            t.requires_grad_(True)
+        parameters = list(tensors.values())
+
+        def model(idx, tgt):
+            return ref.forward(cfg, tensors, idx, tgt)["loss"]
+    else:
+        net = build_model(torch, spec)
+        parameters = list(net.parameters())
+        model = net
+    params = sum(p.numel() for p in parameters)
+    decay = [p for p in parameters if p.dim() >= 2]
+    no_decay = [p for p in parameters if p.dim() < 2]
     o = spec["optim"]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": o["weight_decay"]},
@@ -268,8 +317,12 @@ def run_child(args):
     plan = json.loads(args.steps)
     g = torch.Generator().manual_seed(1)
 
+    graded = spec.get("graded_from", 0)
+
     def batch():
-        return (torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g))
+        idx, tgt = torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
+        tgt[:, :graded] = -1  # the modular task grades only the answer position
+        return idx, tgt
 
     fwd, bwd, optim, step = [], [], [], []
 
@@ -281,7 +334,7 @@ def run_child(args):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         t2 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), o["grad_clip"])
+        torch.nn.utils.clip_grad_norm_(parameters, o["grad_clip"])
         opt.step()
         t3 = time.perf_counter()
         if record:
@@ -305,7 +358,8 @@ def run_child(args):
     res = {
         "family": spec["family"],
         "shape": spec["shape"],
-        "setting": args.setting,
+        "setting": ("ref-" if args.impl == "ref" else "") + args.setting,
+        "impl": args.impl,
         "torch_threads": torch.get_num_threads(),
         "env": {k: os.environ.get(k) for k in THREAD_VARS},
         "params": params,
@@ -339,6 +393,7 @@ def run_parent(args):
         models = json.load(f)
     families = args.families.split(",") if args.families else None
     shapes = args.shapes.split(",") if args.shapes else None
+    pairs = args.pairs.split(",") if args.pairs else None
     settings = args.settings.split(",")
     for s in settings:
         if s not in SETTINGS:
@@ -361,20 +416,26 @@ def run_parent(args):
         "results": [],
     }
     t_begin = time.time()
+    if pairs:  # the order given
+        by_pair = {f"{m['family']}:{m['shape']}": m for m in models}
+        models = [by_pair[p] for p in pairs if p in by_pair]
     for spec in models:
-        if families and spec["family"] not in families:
+        if not pairs and families and spec["family"] not in families:
             continue
-        if shapes and spec["shape"] not in shapes:
+        if not pairs and shapes and spec["shape"] not in shapes:
             continue
         plan = dict(steps_table.get(spec["shape"], STEPS[spec["shape"]]))
         if args.steps:
             plan.update(max_steps=args.steps, min_steps=args.steps, budget_s=1e9)
-        for setting in settings:
+        # MoE families also run the project's reference implementation (tools/parity/).
+        impls = ["bench"] + (["ref"] if spec["model"]["moe"]["n_expert"] > 0 and args.ref else [])
+        ref_settings = [s for s in args.ref_settings.split(",") if s in settings]
+        for impl, setting in [(i, s) for i in impls for s in (settings if i == "bench" else ref_settings)]:
             env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
             env.update(SETTINGS[setting]["env"])
             cmd = [sys.executable, os.path.abspath(__file__), "--child", "--setting", setting,
-                   "--spec", json.dumps(spec), "--steps", json.dumps(plan)]
-            label = f"torch {spec['family']} {spec['shape']} {setting}"
+                   "--impl", impl, "--spec", json.dumps(spec), "--steps", json.dumps(plan)]
+            label = f"torch {spec['family']} {spec['shape']} {'ref-' if impl == 'ref' else ''}{setting}"
             print(f"{label}: ", end="", file=sys.stderr, flush=True)
             try:
                 p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
@@ -385,7 +446,8 @@ def run_parent(args):
                 if line.startswith("RESULT "):
                     res = json.loads(line[7:])
             if p.returncode != 0 or res is None:
-                res = {"family": spec["family"], "shape": spec["shape"], "setting": setting,
+                res = {"family": spec["family"], "shape": spec["shape"],
+                       "setting": ("ref-" if impl == "ref" else "") + setting, "impl": impl,
                        "error": f"exit {p.returncode}: {p.stderr.strip()[-500:]}"}
                 print(res["error"], file=sys.stderr)
             else:
@@ -407,6 +469,12 @@ def main():
     ap.add_argument("--settings", default=",".join(SETTINGS))
     ap.add_argument("--families")
     ap.add_argument("--shapes")
+    ap.add_argument("--pairs", help="family:shape,... (replaces --families and --shapes)")
+    ap.add_argument("--no-ref", dest="ref", action="store_false",
+                    help="MoE families: skip the tools/parity reference implementation")
+    ap.add_argument("--ref-settings", default="1t,2t-passive",
+                    help="the settings the reference implementation runs under (of --settings)")
+    ap.add_argument("--impl", default="bench", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--setting", help=argparse.SUPPRESS)
     ap.add_argument("--spec", help=argparse.SUPPRESS)

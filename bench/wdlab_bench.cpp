@@ -1,10 +1,12 @@
 // wdlab_bench: training-step throughput of Transformer<float> for the GPT-2, LLaMA and Mixtral
 // presets at the issue-5 shapes, next to the sgemm peak measured in the same run (bench/README.md).
 //
-//   wdlab_bench [--quick] [--families gpt2,llama,mixtral] [--shapes tiny,small,base,large]
+//   wdlab_bench [--quick] [--families gpt2,llama,mixtral,grok1,modular]
+//               [--shapes tiny,small,base,large,quickstart,modular] [--pairs family:shape,...]
 //               [--threads 1,2] [--steps N] [--warmup N] [--no-sweep] [--out results.json]
 //   wdlab_bench --models models.json [--shapes ...] [--families ...]   resolved architectures,
 //                                                                      read by torch_bench.py
+//   wdlab_bench --dump-run RUN_DIR --out PREFIX    a sweep run's batches, for torch_sweep.py
 //
 // The parent process only orchestrates: every measurement runs in a fresh child (the binary
 // re-executed with --one or --peak) so each configuration's peak RSS (ru_maxrss) is its own and
@@ -46,7 +48,11 @@
 #include "core/gemm.h"
 #include "core/rng.h"
 #include "core/subnormals.h"
+#include "data/dataset.h"
+#include "data/modular_arithmetic.h"
+#include "data/synthetic_cache.h"
 #include "io/atomic_file.h"
+#include "layers/cross_entropy.h"
 #include "model/step_cost.h"
 #include "model/transformer.h"
 #include "optim/grad_clip.h"
@@ -72,14 +78,32 @@ struct Shape {
   int warmup, steps;              // full run
   int quick_warmup, quick_steps;  // --quick
   int sweep_steps;                // side-by-side pair, full run (quick: quick_steps)
+  // Shapes that are a preset's own run (issue 15), not the family at the benchmark's sizes:
+  // "quickstart" = the GPT-2 / LLaMA presets at their tiny scale as configs/sweeps/quickstart.json
+  // runs them (vocabulary 64 of the synthetic language); "modular" = configs/modular.json at its
+  // grokking scale (sequences of 4, the full training set as the batch, loss on the answer only).
+  std::vector<std::string> only_families;  // empty: every family
 };
+
+constexpr const char* kModularPreset = "modular";
+constexpr const char* kModularScale = "grokking";
+
+// The modular task's batch: every training equation (train.batch_size is at least the set).
+int modular_batch() {
+  const json cfg = wdlab::resolve_config(wdlab::load_preset(kModularPreset), kModularScale, {});
+  const wdlab::RunConfig rc = wdlab::parse_run_config(cfg);
+  const wdlab::TokenDataset data = wdlab::make_modular_dataset(rc.data.modular, rc.seed);
+  return data.batch_size(rc.train.batch_size);
+}
 
 const std::vector<Shape>& all_shapes() {
   static const std::vector<Shape> shapes = {
-      {"tiny", 8, 64, 2, 64, 4, 10, 100, 5, 30, 100},
-      {"small", 16, 128, 4, 128, 4, 5, 40, 3, 20, 40},
-      {"base", 16, 256, 6, 256, 8, 2, 20, 2, 20, 10},
-      {"large", 8, 512, 8, 512, 8, 1, 20, 1, 20, 5},
+      {"tiny", 8, 64, 2, 64, 4, 10, 100, 5, 30, 100, {}},
+      {"small", 16, 128, 4, 128, 4, 5, 40, 3, 20, 40, {}},
+      {"base", 16, 256, 6, 256, 8, 2, 20, 2, 20, 10, {}},
+      {"large", 8, 512, 8, 512, 8, 1, 20, 1, 20, 5, {}},
+      {"quickstart", 8, 64, 2, 64, 4, 10, 100, 5, 30, 100, {"gpt2", "llama"}},
+      {"modular", modular_batch(), 4, 1, 64, 4, 5, 50, 3, 30, 50, {kModularPreset}},
   };
   return shapes;
 }
@@ -87,7 +111,13 @@ const std::vector<Shape>& all_shapes() {
 const Shape& find_shape(const std::string& name) {
   for (const Shape& s : all_shapes())
     if (s.name == name) return s;
-  throw std::runtime_error("unknown shape '" + name + "' (tiny, small, base, large)");
+  throw std::runtime_error("unknown shape '" + name +
+                           "' (tiny, small, base, large, quickstart, modular)");
+}
+
+bool runs_on(const Shape& s, const std::string& family) {
+  if (s.only_families.empty()) return family != kModularPreset;
+  return std::find(s.only_families.begin(), s.only_families.end(), family) != s.only_families.end();
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -101,34 +131,54 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // The preset's architecture at the benchmark's sizes: the preset resolved at its "tiny" scale,
 // then model.{block_size, n_layer, d_model, n_head} overridden. A preset with grouped-query
-// attention keeps its query:kv head ratio (Mixtral 4:1). Dropout off, vocab 256; optimizer as
-// the preset, with AdamW decoupled selective decay 0.1 and grad clip 1.0 forced.
+// attention keeps its query:kv head ratio (Mixtral 4:1; Grok-1's 6:1 leaves one kv head at 4 or
+// 8 heads) and an explicit head_dim (Grok-1) becomes d_model / n_head. The preset-run shapes
+// (quickstart, modular) keep the preset's own sizes and vocabulary. Dropout off, vocab 256 at the
+// benchmark's sizes; optimizer as the preset, with AdamW decoupled selective decay 0.1 and grad
+// clip 1.0 forced.
 wdlab::RunConfig make_run_config(const std::string& family, const Shape& s) {
   const json preset = wdlab::load_preset(family);
-  const json tiny = wdlab::resolve_config(preset, "tiny", {});
-  const int tiny_heads = tiny["model"]["n_head"].get<int>();
-  const int tiny_kv = tiny["model"]["n_kv_head"].get<int>();
-  std::vector<std::string> overrides = {
-      "model.block_size=" + std::to_string(s.T),
-      "model.n_layer=" + std::to_string(s.L),
-      "model.d_model=" + std::to_string(s.C),
-      "model.n_head=" + std::to_string(s.NH),
+  const std::vector<std::string> optim = {
       "model.dropout=0",
-      "train.batch_size=" + std::to_string(s.B),
       "optim.name=adam",
       "optim.weight_decay=0.1",
       "optim.decay_mode=decoupled",
       "optim.decay_scope=selective",
       "optim.grad_clip=1.0",
   };
+  if (!s.only_families.empty()) {
+    const std::string scale = family == kModularPreset ? kModularScale : "tiny";
+    std::vector<std::string> overrides = optim;
+    overrides.push_back("train.batch_size=" + std::to_string(s.B));
+    wdlab::RunConfig rc = wdlab::parse_run_config(wdlab::resolve_config(preset, scale, overrides));
+    rc.model.vocab_size =
+        family == kModularPreset ? rc.data.modular.modulus + 2 : rc.data.synthetic.vocab_size;
+    wdlab::validate(rc.model);
+    return rc;
+  }
+  const json tiny = wdlab::resolve_config(preset, "tiny", {});
+  const int tiny_heads = tiny["model"]["n_head"].get<int>();
+  const int tiny_kv = tiny["model"]["n_kv_head"].get<int>();
+  std::vector<std::string> overrides = {
+      "model.block_size=" + std::to_string(s.T), "model.n_layer=" + std::to_string(s.L),
+      "model.d_model=" + std::to_string(s.C),    "model.n_head=" + std::to_string(s.NH),
+      "train.batch_size=" + std::to_string(s.B),
+  };
+  overrides.insert(overrides.end(), optim.begin(), optim.end());
   if (tiny_kv > 0) {
     const int ratio = std::max(1, tiny_heads / tiny_kv);
     overrides.push_back("model.n_kv_head=" + std::to_string(std::max(1, s.NH / ratio)));
   }
+  if (tiny["model"].value("head_dim", 0) > 0) overrides.push_back("model.head_dim=0");
   wdlab::RunConfig rc = wdlab::parse_run_config(wdlab::resolve_config(preset, "tiny", overrides));
   rc.model.vocab_size = kVocab;
   wdlab::validate(rc.model);
   return rc;
+}
+
+// Positions whose targets count in the loss: all, or (modular) only the answer's.
+int graded_from(const Shape& s) {
+  return s.name == "modular" ? wdlab::kModularAnswerPosition : 0;
 }
 
 json model_json(const wdlab::RunConfig& rc) {
@@ -224,13 +274,16 @@ json run_one(const OneArgs& a) {
   wdlab::Optimizer opt(model.table(), std::move(plan), rc.optim.options);
   const double rss_optimizer = rss_bytes();
 
-  // Uniform random tokens and targets, a fresh batch for every step (drawn before timing).
+  // Uniform random tokens and targets, a fresh batch for every step (drawn before timing); the
+  // modular shape grades only the answer position (the others masked, as its data are).
   const int total = a.warmup + a.steps;
+  const int V = rc.model.vocab_size, graded = graded_from(s);
   std::vector<int> tokens(static_cast<size_t>(total) * N), targets(tokens.size());
   wdlab::Rng rng(kSeed, wdlab::RngStream::train_batches);
   for (size_t i = 0; i < tokens.size(); ++i) {
-    tokens[i] = static_cast<int>(rng.below(kVocab));
-    targets[i] = static_cast<int>(rng.below(kVocab));
+    tokens[i] = static_cast<int>(rng.below(V));
+    targets[i] = static_cast<int>(rng.below(V));
+    if (static_cast<int>(i % T) < graded) targets[i] = wdlab::kMaskedTarget;
   }
 
   std::vector<double> fwd, bwd, optim, step;
@@ -329,6 +382,67 @@ json run_one(const OneArgs& a) {
       // throughput on an idle machine even when neighbours take turns on the cores.
       {"tok_per_cpu_s", static_cast<double>(N) * a.steps / std::max(cpu1.self - cpu0.self, 1e-9)}};
   return j;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --dump-run RUN_DIR --out PREFIX: what a run of `wdlab sweep` trained and evaluated on, for the
+// PyTorch loop of bench/torch_sweep.py (so that both train on the same batches): PREFIX.bin holds
+// int32 [steps][2][B][T] (tokens, targets of every step, in the run's order) then
+// [eval batches][2][B][T] (the validation batches); PREFIX.json the model, optimizer and schedule.
+// The data are built as the run built them (through the sweep's data cache when it is there).
+
+int dump_run(const std::filesystem::path& run_dir, const std::string& prefix) {
+  std::ifstream in(run_dir / "config.json");
+  if (!in) throw std::runtime_error((run_dir / "config.json").string() + ": cannot read");
+  json cfg = json::parse(in);
+  cfg.erase("wdlab");
+  wdlab::RunConfig rc = wdlab::parse_run_config(cfg);
+  if (rc.data.source != "synthetic")
+    throw std::runtime_error(run_dir.string() + ": --dump-run handles synthetic data only");
+  const int B = rc.train.batch_size, T = rc.model.block_size, steps = rc.train.steps;
+  const std::filesystem::path cache = run_dir.parent_path() / ".cache" / "data";
+  const wdlab::TokenDataset data =
+      std::filesystem::is_directory(cache)
+          ? wdlab::cached_synthetic_dataset(rc.data.synthetic, rc.data.language_seed,
+                                            rc.data.train_tokens, rc.data.val_tokens, T, cache)
+          : wdlab::make_synthetic_dataset(rc.data.synthetic, rc.data.language_seed,
+                                          rc.data.train_tokens, rc.data.val_tokens, T);
+  rc.model.vocab_size = data.vocab_size;
+  const int evals = std::min(rc.train.eval_batches, data.val_batches_available(B, T));
+  const size_t N = static_cast<size_t>(B) * T;
+  std::vector<int32_t> out;
+  out.reserve((static_cast<size_t>(steps) + evals) * 2 * N);
+  std::vector<int> tokens(N), targets(N);
+  wdlab::BatchSampler sampler(data, B, T, rc.seed);
+  for (int i = 0; i < steps; ++i) {
+    sampler.next(tokens.data(), targets.data());
+    out.insert(out.end(), tokens.begin(), tokens.end());
+    out.insert(out.end(), targets.begin(), targets.end());
+  }
+  for (int i = 0; i < evals; ++i) {
+    data.val_batch(i, B, T, tokens.data(), targets.data());
+    out.insert(out.end(), tokens.begin(), tokens.end());
+    out.insert(out.end(), targets.begin(), targets.end());
+  }
+  wdlab::write_file_atomic(
+      prefix + ".bin",
+      std::string_view(reinterpret_cast<const char*>(out.data()), out.size() * sizeof(int32_t)));
+  wdlab::Transformer<float> probe(rc.model, 1);  // parameter count only
+  const wdlab::OptimConfig& o = rc.optim;
+  json spec = {{"run", run_dir.filename().string()},
+               {"family", rc.model.family},
+               {"B", B},
+               {"T", T},
+               {"params", probe.table().total()},
+               {"model", model_json(rc)},
+               {"steps", steps},
+               {"eval_batches", evals},
+               {"eval_every", rc.train.eval_every},
+               {"log_every", rc.train.log_every},
+               {"optim", rc.json["optim"]}};
+  spec["optim"]["lr_total"] = o.schedule.total;
+  wdlab::write_file_atomic(prefix + ".json", spec.dump(1) + "\n");
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,6 +655,7 @@ json machine() {
 struct ParentArgs {
   std::vector<std::string> families = {"gpt2", "llama", "mixtral"};
   std::vector<std::string> shapes;  // empty: by --quick
+  std::vector<std::string> pairs;   // "family:shape"; replaces families x shapes when given
   std::vector<int> threads = {1, 2};
   bool quick = false, sweep = true;
   int steps = 0, warmup = -1;  // overrides
@@ -563,7 +678,8 @@ int run_parent(const ParentArgs& p) {
   std::vector<const Shape*> shapes;
   if (p.shapes.empty()) {
     for (const Shape& s : all_shapes())
-      if (!p.quick || s.name == "tiny" || s.name == "small") shapes.push_back(&s);
+      if (s.only_families.empty() && (!p.quick || s.name == "tiny" || s.name == "small"))
+        shapes.push_back(&s);
   } else {
     for (const std::string& n : p.shapes) shapes.push_back(&find_shape(n));
   }
@@ -577,10 +693,29 @@ int run_parent(const ParentArgs& p) {
     return p.steps > 0 ? p.steps : p.quick ? s.quick_steps : s.sweep_steps;
   };
 
+  // The (family, shape) configurations, in table order: --pairs as given, else every family at
+  // every shape it runs on.
+  std::vector<std::pair<std::string, const Shape*>> configs;
+  if (!p.pairs.empty()) {
+    shapes.clear();
+    for (const std::string& item : p.pairs) {
+      const size_t colon = item.find(':');
+      if (colon == std::string::npos)
+        throw std::runtime_error("--pairs: '" + item + "' is not family:shape");
+      const Shape* s = &find_shape(item.substr(colon + 1));
+      configs.emplace_back(item.substr(0, colon), s);
+      if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
+    }
+  } else {
+    for (const std::string& f : p.families)
+      for (const Shape* s : shapes)
+        if (runs_on(*s, f)) configs.emplace_back(f, s);
+  }
+
   if (!p.models.empty()) {
     json models = json::array();
-    for (const std::string& f : p.families) {
-      for (const Shape* s : shapes) {
+    for (const auto& [f, s] : configs) {
+      {
         const wdlab::RunConfig rc = make_run_config(f, *s);
         wdlab::Transformer<float> probe(rc.model, 1);  // parameter count only
         models.push_back({{"family", f},
@@ -588,6 +723,7 @@ int run_parent(const ParentArgs& p) {
                           {"B", s->B},
                           {"T", s->T},
                           {"params", probe.table().total()},
+                          {"graded_from", graded_from(*s)},
                           {"model", model_json(rc)},
                           {"optim",
                            {{"beta1", rc.optim.options.beta1},
@@ -644,8 +780,8 @@ int run_parent(const ParentArgs& p) {
 
   // Per configuration, alone on the machine (as far as this process is concerned).
   json runs = json::array();
-  for (const std::string& f : p.families) {
-    for (const Shape* s : shapes) {
+  for (const auto& [f, s] : configs) {
+    {
       for (int t : p.threads) {
         std::cerr << f << " " << s->name << " " << t << "T: " << std::flush;
         Child c = spawn(one_args(f, s->name, t, warmup_of(*s), steps_of(*s), false), false);
@@ -685,8 +821,8 @@ int run_parent(const ParentArgs& p) {
   // Aggregate = tokens of both / (last end - first start); compared with the 2-thread run above.
   json sweeps = json::array();
   if (p.sweep) {
-    for (const std::string& f : p.families) {
-      for (const Shape* s : shapes) {
+    for (const auto& [f, s] : configs) {
+      {
         std::cerr << f << " " << s->name << " 2 x 1T side by side: " << std::flush;
         const int steps = sweep_steps_of(*s);
         Child a = spawn(one_args(f, s->name, 1, warmup_of(*s), steps, true), true);
@@ -750,6 +886,7 @@ int run_parent(const ParentArgs& p) {
 
 int usage() {
   std::cerr << "usage: wdlab_bench [--quick] [--families a,b] [--shapes tiny,small,base,large]\n"
+               "                   [--pairs family:shape,...]\n"
                "                   [--threads 1,2] [--steps N] [--warmup N] [--no-sweep]\n"
                "                   [--out FILE]\n"
                "       wdlab_bench --models FILE [--quick] [--families ...] [--shapes ...]\n";
@@ -771,7 +908,7 @@ int main(int argc, char** argv) {
     OneArgs oa;
     ParentArgs pa;
     int peak_threads = 1;
-    std::string gemm_list;
+    std::string gemm_list, dump_dir;
     for (size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
       if (a == "--one") {
@@ -799,6 +936,10 @@ int main(int argc, char** argv) {
         pa.families = split(value(i), ',');
       } else if (a == "--shapes") {
         pa.shapes = split(value(i), ',');
+      } else if (a == "--dump-run") {
+        dump_dir = value(i);
+      } else if (a == "--pairs") {
+        pa.pairs = split(value(i), ',');
       } else if (a == "--quick") {
         pa.quick = true;
       } else if (a == "--no-sweep") {
@@ -813,6 +954,10 @@ int main(int argc, char** argv) {
         std::cerr << "unknown argument '" << a << "'\n";
         return usage();
       }
+    }
+    if (!dump_dir.empty()) {
+      if (pa.out.empty()) throw std::runtime_error("--dump-run needs --out PREFIX");
+      return dump_run(dump_dir, pa.out);
     }
     if (one) {
       if (oa.steps < 1 || oa.warmup < 0) throw std::runtime_error("--steps >= 1, --warmup >= 0");

@@ -127,29 +127,52 @@ void BatchSampler::next(int* tokens, int* targets) {
   }
 }
 
-TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uint64_t language_seed,
-                                    size_t train_tokens, size_t val_tokens, int T) {
+void check_synthetic_sizes(size_t train_tokens, size_t val_tokens, int T) {
   WD_CHECK(T >= 1, "make_synthetic_dataset: window length T must be positive, got {}", T);
   WD_CHECK(train_tokens >= static_cast<size_t>(T) + 1,
            "data.train_tokens: must be at least T+1 = {}, got {}", T + 1, train_tokens);
   WD_CHECK(val_tokens >= static_cast<size_t>(T) + 1,
            "data.val_tokens: must be at least T+1 = {}, got {}", T + 1, val_tokens);
+}
+
+SyntheticStreams sample_synthetic_streams(const SyntheticLanguageOptions& options,
+                                          uint64_t language_seed, size_t train_tokens,
+                                          size_t val_tokens) {
   const SyntheticLanguage language(options, language_seed);
-  TokenDataset data;
-  data.vocab_size = language.vocab_size();
+  SyntheticStreams out;
   Rng train_rng(language_seed, RngStream::corpus);
   Rng val_rng(language_seed, kValCorpusStream);
-  data.train = language.sample(train_tokens, train_rng);
-  data.val = language.sample(val_tokens, val_rng);
-  data.entropy_rate = language.entropy_rate();
-  data.window_floor = language.window_floor(T);
+  out.train = language.sample(train_tokens, train_rng);
+  out.val = language.sample(val_tokens, val_rng);
+  out.entropy_rate = language.entropy_rate();
+  out.prefix_entropies = language.prefix_entropies();
+  return out;
+}
+
+TokenDataset synthetic_dataset_from(const SyntheticLanguageOptions& options, uint64_t language_seed,
+                                    SyntheticStreams streams, int T) {
+  TokenDataset data;
+  data.vocab_size = options.vocab_size;
+  const size_t train_tokens = streams.train.size(), val_tokens = streams.val.size();
+  data.train = std::move(streams.train);
+  data.val = std::move(streams.val);
+  data.entropy_rate = streams.entropy_rate;
+  data.window_floor = synthetic_window_floor(streams.prefix_entropies, streams.entropy_rate, T);
   data.description = fmt::format(
       "synthetic order-{} V={} rank={} temperature={} seed={}: {} train / {} val tokens, "
       "entropy rate {:.4f} nats, floor(T={}) {:.4f} nats (ln V = {:.4f})",
       options.order, options.vocab_size, options.rank, options.temperature, language_seed,
-      train_tokens, val_tokens, language.entropy_rate(), T, *data.window_floor,
+      train_tokens, val_tokens, streams.entropy_rate, T, *data.window_floor,
       std::log(static_cast<double>(options.vocab_size)));
   return data;
+}
+
+TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uint64_t language_seed,
+                                    size_t train_tokens, size_t val_tokens, int T) {
+  check_synthetic_sizes(train_tokens, val_tokens, T);
+  return synthetic_dataset_from(
+      options, language_seed,
+      sample_synthetic_streams(options, language_seed, train_tokens, val_tokens), T);
 }
 
 uint64_t text_file_size(const std::string& path) {

@@ -88,6 +88,21 @@ struct SyntheticLanguageOptions;
 TokenDataset make_synthetic_dataset(const SyntheticLanguageOptions& options, uint64_t language_seed,
                                     size_t train_tokens, size_t val_tokens, int T);
 
+// make_synthetic_dataset in its two halves, for the data cache (data/synthetic_cache.h): what
+// depends on the language alone (the streams and entropies: expensive, cacheable), and the
+// dataset made from it for a window length T (cheap). The composition is make_synthetic_dataset.
+struct SyntheticStreams {
+  std::vector<int> train, val;
+  double entropy_rate = 0.0;
+  std::vector<double> prefix_entropies;  // SyntheticLanguage::prefix_entropies (order entries)
+};
+void check_synthetic_sizes(size_t train_tokens, size_t val_tokens, int T);
+SyntheticStreams sample_synthetic_streams(const SyntheticLanguageOptions& options,
+                                          uint64_t language_seed, size_t train_tokens,
+                                          size_t val_tokens);
+TokenDataset synthetic_dataset_from(const SyntheticLanguageOptions& options, uint64_t language_seed,
+                                    SyntheticStreams streams, int T);
+
 // The byte-level loader reads at most this many bytes: 1 GiB (each byte becomes a 4-byte token).
 inline constexpr uint64_t kMaxTextBytes = uint64_t{1} << 30;
 

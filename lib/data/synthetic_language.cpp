@@ -23,6 +23,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/multiversion.h"
 #include "core/rng.h"
 
 namespace wdlab {
@@ -51,17 +52,29 @@ double entropy_of(const double* w, size_t n) {
   return h;
 }
 
-// out[c] += w * p[c], unrolled by 4 so that -O2 (SLP) vectorizes it; each element sees the same
-// operations as the plain loop, so the result does not depend on the unrolling.
-inline void axpy(double w, const float* __restrict p, double* __restrict out, size_t n) {
-  size_t c = 0;
-  for (; c + 4 <= n; c += 4) {
-    out[c] += w * static_cast<double>(p[c]);
-    out[c + 1] += w * static_cast<double>(p[c + 1]);
-    out[c + 2] += w * static_cast<double>(p[c + 2]);
-    out[c + 3] += w * static_cast<double>(p[c + 3]);
+// Rows of the power iteration's next distribution per block: the block's slice of `next`
+// (kPowerBlockRows x V doubles, 128 KiB at V = 64) stays in cache while the V source blocks
+// that feed it stream past, instead of all of `next` (V^k doubles) being swept V times.
+constexpr size_t kPowerBlockRows = 256;
+
+// One block of a power-iteration step: for r in [r0, r1), next[r V .. r V + V) +=
+// w_s P(.|s) over the states s = r + a M feeding it, a = 0..V-1 in that order. Every element
+// sees the same operations in the same order as in a plain loop over all s in storage order
+// (a outer, r inner), whatever the blocking and vector width, so the result is bit-identical to
+// it (the clones differ only in how many lanes run at once; FMA contraction is off).
+WD_MULTIVERSION void power_step_block(const double* __restrict stationary,
+                                      const double* __restrict row_sums,
+                                      const float* __restrict probs, double* __restrict next,
+                                      size_t V, size_t M, size_t r0, size_t r1) {
+  for (size_t a = 0; a < V; ++a) {
+    for (size_t r = r0; r < r1; ++r) {
+      const size_t s = r + a * M;
+      const double w = stationary[s] / row_sums[s];
+      const float* p = probs + s * V;
+      double* out = next + r * V;
+      for (size_t c = 0; c < V; ++c) out[c] += w * static_cast<double>(p[c]);
+    }
   }
-  for (; c < n; ++c) out[c] += w * static_cast<double>(p[c]);
 }
 
 }  // namespace
@@ -174,12 +187,9 @@ SyntheticLanguage::SyntheticLanguage(SyntheticLanguageOptions options, uint64_t 
              "data.synthetic.temperature (now {})",
              iter, change, options_.temperature);
     std::fill(next.begin(), next.end(), 0.0);
-    size_t s = 0;  // s = r + a M, walked in storage order so the table streams sequentially
-    for (size_t a = 0; a < Vs; ++a) {
-      for (size_t r = 0; r < M; ++r, ++s) {
-        const double w = stationary_[s] / row_sums_[s];
-        axpy(w, &probs_[s * Vs], &next[r * Vs], Vs);
-      }
+    for (size_t r0 = 0; r0 < M; r0 += kPowerBlockRows) {
+      power_step_block(stationary_.data(), row_sums_.data(), probs_.data(), next.data(), Vs, M, r0,
+                       std::min(M, r0 + kPowerBlockRows));
     }
     double total = 0.0;
     for (double x : next) total += x;
@@ -237,11 +247,16 @@ double SyntheticLanguage::build_bytes(const SyntheticLanguageOptions& o) {
 }
 
 double SyntheticLanguage::window_floor(int T) const {
+  return synthetic_window_floor(prefix_entropies_, entropy_rate_, T);
+}
+
+double synthetic_window_floor(const std::vector<double>& prefix_entropies, double entropy_rate,
+                              int T) {
   WD_CHECK(T >= 1, "window_floor: T must be at least 1, got {}", T);
-  const int k = options_.order;
+  const int k = static_cast<int>(prefix_entropies.size());
   double total = 0.0;
-  for (int j = 0; j < std::min(k, T); ++j) total += prefix_entropies_[j];
-  total += static_cast<double>(std::max(0, T - k)) * entropy_rate_;
+  for (int j = 0; j < std::min(k, T); ++j) total += prefix_entropies[j];
+  total += static_cast<double>(std::max(0, T - k)) * entropy_rate;
   return total / T;
 }
 

@@ -79,4 +79,9 @@ class SyntheticLanguage {
   int power_iterations_ = 0;
 };
 
+// SyntheticLanguage::window_floor from its parts (prefix_entropies has `order` entries): what a
+// dataset read back from the data cache (data/synthetic_cache.h) computes its floor with.
+double synthetic_window_floor(const std::vector<double>& prefix_entropies, double entropy_rate,
+                              int T);
+
 }  // namespace wdlab

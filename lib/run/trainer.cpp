@@ -13,6 +13,7 @@
 #include "core/sha256.h"
 #include "core/subnormals.h"
 #include "data/modular_arithmetic.h"
+#include "data/synthetic_cache.h"
 #include "data/synthetic_language.h"
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
@@ -65,12 +66,17 @@ int first_step_reaching(const std::filesystem::path& path, uint64_t bytes, const
 
 }  // namespace
 
-Trainer::Trainer(RunConfig config, int threads) : config_(std::move(config)), threads_(threads) {
+Trainer::Trainer(RunConfig config, int threads, const std::filesystem::path& data_cache)
+    : config_(std::move(config)), threads_(threads) {
   const int T = config_.model.block_size;
   if (config_.data.source == "text") {
     data_ = load_text_dataset(config_.data.path, config_.data.val_fraction, T);
   } else if (config_.data.source == "modular") {
     data_ = make_modular_dataset(config_.data.modular, config_.seed);  // the split: the run seed's
+  } else if (!data_cache.empty()) {
+    data_ =
+        cached_synthetic_dataset(config_.data.synthetic, config_.data.language_seed,
+                                 config_.data.train_tokens, config_.data.val_tokens, T, data_cache);
   } else {
     data_ = make_synthetic_dataset(config_.data.synthetic, config_.data.language_seed,
                                    config_.data.train_tokens, config_.data.val_tokens, T);

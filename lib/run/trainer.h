@@ -31,7 +31,9 @@ namespace wdlab {
 
 class Trainer {
  public:
-  explicit Trainer(RunConfig config, int threads = 1);
+  // data_cache: a directory where synthetic data are cached across runs (data/synthetic_cache.h;
+  // `wdlab sweep` gives its runs one), or empty for none. The data are the same bits either way.
+  explicit Trainer(RunConfig config, int threads = 1, const std::filesystem::path& data_cache = {});
 
   // Continues the run in run_dir from its checkpoint (run/checkpoint.h): weights, optimizer state,
   // RNGs and logs as they were after the checkpoint's step. The checkpoint must belong to this

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "data/synthetic_cache.h"
 #include "sweep/resume.h"
 #include "sweep/sweep_dir.h"
 
@@ -136,7 +137,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options,
     jobs.push_back({run_command(*todo[i], dir, options),
                     dir / "log.txt",
                     {{"OPENBLAS_NUM_THREADS", std::to_string(options.threads)},
-                     {std::string(kSweepPidVariable), std::to_string(getpid())}}});
+                     {std::string(kSweepPidVariable), std::to_string(getpid())},
+                     {std::string(kDataCacheVariable), data_cache_dir(root).string()}}});
   }
 
   const auto t0 = Clock::now();

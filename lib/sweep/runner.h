@@ -14,7 +14,9 @@
 // sweep goes on and reports it. On a stop request no new run starts, the running ones are asked
 // to stop (they write status "interrupted", which never counts as done) and are waited for.
 // Each child also gets kSweepPidVariable = the sweep's pid, so that it stops the same way if the
-// sweep itself dies without a word (kill -9): see app/cmd_run.cpp.
+// sweep itself dies without a word (kill -9): see app/cmd_run.cpp; and kDataCacheVariable =
+// root/.cache/data, where the first run with a given synthetic language stores its data for the
+// others (data/synthetic_cache.h).
 //
 //   SweepOutcome out = run_sweep(plan, {.root = "results/smoke", .jobs = 2}, &stop);
 #pragma once

@@ -31,6 +31,12 @@ fs::path run_lock_path(const fs::path& root, const std::string& id) {
   return root / ".locks" / ("run-" + id + ".lock");
 }
 
+fs::path data_cache_dir(const fs::path& root) {
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(root, ec);
+  return (ec ? root : absolute) / ".cache" / "data";
+}
+
 SweepDirMember::SweepDirMember(const fs::path& root, const SweepPlan& plan,
                                const std::function<void()>& prepare)
     : active_(root / ".locks" / "sweep.lock") {

@@ -8,6 +8,9 @@
 //                 inherited by the run itself: no run is ever executed twice at once, and no
 //                 process clears a run another one is executing
 //
+// Data built once for all runs go to root/.cache/data/ (data/synthetic_cache.h); each entry is
+// validated on reading, so no lock guards it.
+//
 // sweep.json is written atomically; it is replaced only when no other sweep is active (a spec
 // that grew, as before), otherwise it must list the same runs, or the sweep refuses to start.
 //
@@ -36,5 +39,9 @@ class SweepDirMember {
 };
 
 std::filesystem::path run_lock_path(const std::filesystem::path& root, const std::string& id);
+
+// root/.cache/data (absolute): the synthetic data built once and shared by the sweep's runs and
+// shards (data/synthetic_cache.h); given to every run in WDLAB_DATA_CACHE.
+std::filesystem::path data_cache_dir(const std::filesystem::path& root);
 
 }  // namespace wdlab
