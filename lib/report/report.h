@@ -15,6 +15,9 @@
 //   gradient_rise.h, with a section and verdict in summary.md)
 //   plots/accuracy_curves.svg (runs that log accuracies, data.source=modular: with the steps to
 //   99% accuracy and the grokking verdict, grokking.h)
+//   plots/basin_<preset>.svg (lr × λ grids of coupled and decoupled decay, at least 3 × 3 each:
+//   mean ± SE per cell, the valley, with a section and the AdamW-basin verdict, basin.h; it
+//   takes the place of lr_wd_<preset>.svg)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -33,7 +36,7 @@ struct ReportFiles {
   std::string best;      // one line per preset: its best configuration
   std::string findings;  // the findings' sentences, one a line, grouped by preset
   // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
-  // (gradient_rise.h), grokking on an algorithmic task (grokking.h).
+  // (gradient_rise.h), grokking on an algorithmic task (grokking.h), the AdamW basin (basin.h).
   std::string verdicts;
 };
 
