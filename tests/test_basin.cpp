@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include "report/basin.h"
 #include "report/heatmap.h"
@@ -210,6 +211,17 @@ TEST(Basin, HeatmapShowsStandardErrorsAndTheValley) {
     ++n;
   EXPECT_EQ(n, 4u);  // a cell without a value or without an error has none
   EXPECT_NE(svg.find("<g class=\"valley\">"), std::string::npos);
+  // Well-formed enough for a renderer: no element names an attribute twice.
+  for (size_t at = svg.find('<'); at != std::string::npos; at = svg.find('<', at + 1)) {
+    const std::string tag = svg.substr(at, svg.find('>', at) - at);
+    std::set<std::string> names;
+    for (size_t eq = tag.find("=\""); eq != std::string::npos; eq = tag.find("=\"", eq + 1)) {
+      const size_t start = tag.rfind(' ', eq) + 1;
+      EXPECT_TRUE(names.insert(tag.substr(start, eq - start)).second) << tag;
+      eq = tag.find('"', eq + 2);
+      if (eq == std::string::npos) break;
+    }
+  }
   size_t markers = 0;
   for (size_t at = svg.find("<polygon"); at != std::string::npos; at = svg.find("<polygon", at + 1))
     ++markers;

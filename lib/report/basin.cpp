@@ -45,7 +45,7 @@ std::string mode_words(const BasinGrid& g, const std::string& scaling) {
 
 std::string slope_text(const ModeResult& m) {
   const SlopeEstimate& s = m.slope;
-  if (!std::isfinite(s.valley.slope)) return "no slope";
+  if (!std::isfinite(s.valley.slope)) return "none";
   if (!std::isfinite(s.se)) return fmt::format("{:+.2f}", s.valley.slope);
   return fmt::format("{:+.2f} ± {:.2f} (95% interval [{:+.2f}, {:+.2f}])", s.valley.slope, s.se,
                      s.lo, s.hi);
@@ -324,8 +324,7 @@ std::vector<BasinSection> basin_sections(const std::vector<PresetVariants>& pres
     HeatmapFigure& fig = s.figure;
     fig.title = p.preset + ": final validation loss over learning rate × λ";
     fig.subtitle =
-        "mean ± SE over seeds per cell; outlined: lowest cell; diamonds on the dashed line: the "
-        "fitted best λ of each learning rate (the valley)";
+        "mean ± SE over seeds; outlined: lowest cell; diamonds: fitted best λ per learning rate";
     fig.value_label = "final val loss";
     std::string md = fmt::format("## The AdamW basin: learning rate × λ{}\n\n",
                                  presets.size() > 1 ? ", " + p.preset : "");
@@ -388,7 +387,8 @@ std::vector<BasinSection> basin_sections(const std::vector<PresetVariants>& pres
           "allows {:.0f}%: {}); largest range of any cell {:.3f} ({}); pooled within-cell SD "
           "{:.3f}; {} seeds in the fewest-seeded cell.\n",
           mode_words(m->grid, m->grid.mode == "decoupled" ? scaling : ""), slope_text(*m),
-          sp.valley_cell_range, sp.worst_valley_cell.empty() ? "—" : sp.worst_valley_cell,
+          sp.valley_cell_range,
+          sp.worst_valley_cell.empty() ? "no fitted row" : sp.worst_valley_cell,
           sp.grid_range > 0 ? 100 * sp.valley_cell_range / sp.grid_range : NAN, sp.grid_range,
           100 * kBasinMaxSeedRangeFraction, sp.ok ? "passed" : "failed", sp.max_cell_range,
           sp.worst_cell.empty() ? "—" : sp.worst_cell, sp.pooled_sd, m->slope.min_seeds);
@@ -400,7 +400,7 @@ std::vector<BasinSection> basin_sections(const std::vector<PresetVariants>& pres
       const BasinGrid& g = m->grid;
       HeatmapPanel hp;
       hp.title = fmt::format(
-          "{}: slope {}", mode_words(g, ""),
+          "{}: slope {}", g.mode == "coupled" ? "coupled L2" : "decoupled",
           std::isfinite(m->slope.valley.slope)
               ? (std::isfinite(m->slope.se)
                      ? fmt::format("{:+.2f} ± {:.2f}", m->slope.valley.slope, m->slope.se)

@@ -138,7 +138,7 @@ std::string render_heatmap_figure(const HeatmapFigure& f) {
       svg.open("g class=\"valley\"");
       if (valley.size() > 1) {
         svg.polyline(valley,
-                     "fill=\"none\" stroke=\"#e8175d\" stroke-opacity=\"0.8\" "
+                     "stroke=\"#e8175d\" stroke-opacity=\"0.8\" "
                      "stroke-width=\"1.5\" stroke-dasharray=\"4 3\"");
       }
       for (const auto& [vx, vy] : valley) {

@@ -22,7 +22,7 @@ grep -qE '^\*\*AdamW basin: (reproduced|partly reproduced|not reproduced) at thi
   "$md" || { grep -n "basin" "$md"; fail "summary.md has no verdict line"; }
 grep -q "AdamW basin:" report.log || { cat report.log; fail "wdlab report did not print the verdict"; }
 grep -q "^| lr | coupled best λ (grid) | coupled λ\* (fitted) |" "$md" || fail "no per-lr table"
-[[ $(grep -c "seed spread: largest cell range" "$md") -eq 2 ]] || fail "no seed-spread line per mode"
+[[ $(grep -c "seed spread: largest range among the cells that decide the valley" "$md") -eq 2 ]] || fail "no seed-spread line per mode"
 svg=basin/plots/basin_llama.svg
 [[ -s $svg ]] || fail "no $svg"
 [[ ! -e basin/plots/lr_wd_llama.svg ]] || fail "the plain lr x λ heatmap was written as well"
