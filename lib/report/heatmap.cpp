@@ -13,6 +13,8 @@ namespace wdlab {
 namespace {
 
 constexpr double kMargin = 20, kHeader = 64, kCellW = 66, kCellH = 38;
+// Taller cells when a standard error goes under each value, with room for a valley marker.
+constexpr double kCellHWithErrors = 50;
 constexpr double kLeft = 78, kTop = 30, kBottom = 52, kGap = 30, kBarW = 16, kBarArea = 90;
 const char* kInk = "#222222";
 const char* kMuted = "#666666";
@@ -20,6 +22,9 @@ const char* kMuted = "#666666";
 }  // namespace
 
 std::string render_heatmap_figure(const HeatmapFigure& f) {
+  bool any_errors = false;
+  for (const HeatmapPanel& p : f.panels) any_errors = any_errors || !p.errors.empty();
+  const double cell_h = any_errors ? kCellHWithErrors : kCellH;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   size_t max_rows = 1;
   for (const HeatmapPanel& p : f.panels) {
@@ -55,7 +60,7 @@ std::string render_heatmap_figure(const HeatmapFigure& f) {
     panel_w.push_back(kLeft + std::max<double>(p.x_ticks.size() * kCellW, 160));
     width += panel_w.back() + kGap;
   }
-  const double plot_h = static_cast<double>(max_rows) * kCellH;
+  const double plot_h = static_cast<double>(max_rows) * cell_h;
   const double height = kHeader + kTop + plot_h + kBottom + kMargin;
 
   Svg svg(width, height);
@@ -86,40 +91,70 @@ std::string render_heatmap_figure(const HeatmapFigure& f) {
       }
     }
     for (size_t y = 0; y < ny; ++y) {
-      const double cy = y0 + static_cast<double>(ny - 1 - y) * kCellH;  // y grows upwards
-      svg.text(x0 - 8, cy + kCellH / 2 + 4, p.y_ticks[y],
+      const double cy = y0 + static_cast<double>(ny - 1 - y) * cell_h;  // y grows upwards
+      svg.text(x0 - 8, cy + cell_h / 2 + 4, p.y_ticks[y],
                fmt::format("font-size=\"11\" text-anchor=\"end\" fill=\"{}\"", kMuted));
       for (size_t x = 0; x < nx; ++x) {
         const double cx = x0 + static_cast<double>(x) * kCellW;
         const double v = y < p.values.size() && x < p.values[y].size() ? p.values[y][x] : NAN;
         const bool has = std::isfinite(v);
         const std::string fill = has ? viridis(color_t(v)) : "#eeeeee";
-        svg.rect(cx, cy, kCellW - 2, kCellH - 2,
-                 fmt::format("class=\"cell\" data-x=\"{}\" data-y=\"{}\" data-value=\"{}\" "
+        const double se =
+            has && y < p.errors.size() && x < p.errors[y].size() ? p.errors[y][x] : NAN;
+        const bool has_se = std::isfinite(se);
+        svg.rect(cx, cy, kCellW - 2, cell_h - 2,
+                 fmt::format("class=\"cell\" data-x=\"{}\" data-y=\"{}\" data-value=\"{}\"{} "
                              "fill=\"{}\"",
                              xml_escape(p.x_ticks[x]), xml_escape(p.y_ticks[y]),
-                             has ? fmt::format("{:.6g}", v) : "", fill));
+                             has ? fmt::format("{:.6g}", v) : "",
+                             has_se ? fmt::format(" data-se=\"{:.6g}\"", se) : "", fill));
         std::string label = has ? fmt::format("{:.3f}", v) : "";
         if (!has && y < p.marks.size() && x < p.marks[y].size()) label = p.marks[y][x];
         const bool dark = has && color_t(v) < 0.55;
-        svg.text(cx + (kCellW - 2) / 2, cy + kCellH / 2 + 3, label,
-                 fmt::format("font-size=\"11\" text-anchor=\"middle\" fill=\"{}\"",
-                             dark ? "#ffffff" : (has ? "#111111" : kMuted)));
+        const std::string ink = dark ? "#ffffff" : (has ? "#111111" : kMuted);
+        // With a standard error the value moves up and the error goes under it, smaller.
+        svg.text(cx + (kCellW - 2) / 2, cy + cell_h / 2 + (has_se ? -6 : 3), label,
+                 fmt::format("font-size=\"11\" text-anchor=\"middle\" fill=\"{}\"", ink));
+        if (has_se) {
+          svg.text(cx + (kCellW - 2) / 2, cy + cell_h / 2 + 7, fmt::format("± {:.3f}", se),
+                   fmt::format("font-size=\"9.5\" text-anchor=\"middle\" fill=\"{}\"", ink));
+        }
       }
     }
     if (best_x < nx) {
       svg.rect(x0 + static_cast<double>(best_x) * kCellW - 1,
-               y0 + static_cast<double>(ny - 1 - best_y) * kCellH - 1, kCellW, kCellH,
+               y0 + static_cast<double>(ny - 1 - best_y) * cell_h - 1, kCellW, cell_h,
                "class=\"best\" fill=\"none\" stroke=\"#e8175d\" stroke-width=\"3\"");
+    }
+    // The valley: one marker per row at its position, near the row's bottom edge (under the
+    // numbers), joined by a thin dashed line.
+    std::vector<std::pair<double, double>> valley;
+    for (size_t y = 0; y < ny && y < p.valley_x.size(); ++y) {
+      if (!std::isfinite(p.valley_x[y])) continue;
+      valley.emplace_back(x0 + p.valley_x[y] * kCellW + (kCellW - 2) / 2,
+                          y0 + static_cast<double>(ny - 1 - y) * cell_h + cell_h - 9);
+    }
+    if (!valley.empty()) {
+      svg.open("g class=\"valley\"");
+      if (valley.size() > 1) {
+        svg.polyline(valley,
+                     "stroke=\"#e8175d\" stroke-opacity=\"0.8\" "
+                     "stroke-width=\"1.5\" stroke-dasharray=\"4 3\"");
+      }
+      for (const auto& [vx, vy] : valley) {
+        svg.polygon({{vx, vy - 4}, {vx + 4, vy}, {vx, vy + 4}, {vx - 4, vy}},
+                    "fill=\"#ffffff\" stroke=\"#e8175d\" stroke-width=\"1.5\"");
+      }
+      svg.close("g");
     }
     for (size_t x = 0; x < nx; ++x) {
       svg.text(x0 + static_cast<double>(x) * kCellW + (kCellW - 2) / 2,
-               y0 + static_cast<double>(ny) * kCellH + 14, p.x_ticks[x],
+               y0 + static_cast<double>(ny) * cell_h + 14, p.x_ticks[x],
                fmt::format("font-size=\"11\" text-anchor=\"middle\" fill=\"{}\"", kMuted));
     }
-    svg.text(x0 + nx * kCellW / 2, y0 + ny * kCellH + 36, p.x_label,
+    svg.text(x0 + nx * kCellW / 2, y0 + ny * cell_h + 36, p.x_label,
              fmt::format("font-size=\"12\" text-anchor=\"middle\" fill=\"{}\"", kInk));
-    const double ly = y0 + ny * kCellH / 2;
+    const double ly = y0 + ny * cell_h / 2;
     svg.text(px + 14, ly, p.y_label,
              fmt::format("font-size=\"12\" text-anchor=\"middle\" fill=\"{}\" "
                          "transform=\"rotate(-90 {} {})\"",

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "report/aggregate.h"
+#include "report/basin.h"
 #include "report/best_by_metric.h"
 #include "report/findings.h"
 #include "report/gradient_rise.h"
@@ -425,6 +426,17 @@ ReportFiles write_report(const fs::path& sweep_dir) {
   const std::vector<RisePair> rises = gradient_rise_pairs(presets);
   if (!rises.empty()) md += gradient_rise_section(rises, plots, files);
 
+  // Learning rate × λ grids of both decay modes: the AdamW basin with a verdict (basin.h); its
+  // heatmap (mean ± SE per cell, the valley drawn) replaces the plain lr × λ one below.
+  std::set<std::string> basin_presets;
+  for (const BasinSection& b : basin_sections(presets)) {
+    write_file_atomic(plots / b.plot_name, render_heatmap_figure(b.figure));
+    files.plots.push_back(plots / b.plot_name);
+    files.verdicts += (presets.size() > 1 ? b.preset + ": " : "") + b.verdict + "\n";
+    md += b.markdown;
+    basin_presets.insert(b.preset);
+  }
+
   if (plan.reproduce_table) {
     const TextTable headline = headline_table(results, presets, published_table());
     files.headline = to_markdown(headline);
@@ -472,6 +484,7 @@ ReportFiles write_report(const fs::path& sweep_dir) {
     if (!section.empty()) md += "## " + heading + " by parameter kind\n\n" + section;
   }
   for (const auto& [preset, fig] : lr_wd_heatmaps(presets)) {
+    if (basin_presets.contains(preset)) continue;
     const fs::path file = plots / ("lr_wd_" + preset + ".svg");
     write_file_atomic(file, render_heatmap_figure(fig));
     files.plots.push_back(file);

@@ -20,6 +20,9 @@
 //   prediction, with a section and verdict in summary.md, rotational.h)
 //   plots/timescale_{val_vs_lambda,lambda_opt}.svg (decoupled λ grids at several batch sizes
 //   and one token budget: λ_opt per batch size and the AdamW timescale verdict, timescale.h)
+//   plots/basin_<preset>.svg (lr × λ grids of coupled and decoupled decay, at least 3 × 3 each:
+//   mean ± SE per cell, the valley, with a section and the AdamW-basin verdict, basin.h; it
+//   takes the place of lr_wd_<preset>.svg)
 //
 //   ReportFiles files = write_report("results/smoke");
 #pragma once
@@ -39,7 +42,7 @@ struct ReportFiles {
   std::string findings;  // the findings' sentences, one a line, grouped by preset
   // The reproductions' verdict lines, one a line, or empty: AdamW against AdamC
   // (gradient_rise.h), grokking on an algorithmic task (grokking.h), rotational equilibrium
-  // (rotational.h), the AdamW timescale (timescale.h).
+  // (rotational.h), the AdamW timescale (timescale.h), the AdamW basin (basin.h).
   std::string verdicts;
 };
 
