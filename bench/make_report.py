@@ -136,9 +136,12 @@ def main():
     mode = args.mode or (" --quick" if args.quick else "")
     what = {"": "full run", " --quick": "quick: tiny and small only, fewer steps",
             " --issue15": "issue 15's table: the single-run shapes below and the sweep level"}.get(mode, "a subset")
+    # RESULTS.md may live below bench/ (--issue15 writes bench/issue15/): link bench/README.md from there.
+    readme_link = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md"),
+                                  os.path.abspath(args.out_dir))
     L.append(f"`bench/run.sh{mode}` on {now:%Y-%m-%d %H:%M %Z}"
              f" ({what}); "
-             f"method and formulas: [README.md](README.md); raw data: [results.json](results.json).\n")
+             f"method and formulas: [README.md]({readme_link}); raw data: [results.json](results.json).\n")
     L.append("## Machine\n")
     L.append(f"- CPU: {m['cpu']}, {m['cores']} cores, {m['mem_total_kb'] / 2**20:.0f} GiB")
     L.append(f"- OpenBLAS: `{m['openblas_config']}`, core `{m['openblas_corename']}`")

@@ -20,12 +20,13 @@ issue15_pairs+=,gpt2:quickstart,llama:quickstart,modular:modular
 
 quick=()
 select=()
+report_dir=bench # --issue15 reports to bench/issue15/, beside the full run's tables
 mode=""
 sweep_level=0
 while (($#)); do
   case $1 in
     --quick) quick=(--quick) mode=" --quick" ;;
-    --issue15) select+=(--pairs "$issue15_pairs") sweep_level=1 mode=" --issue15" ;;
+    --issue15) select+=(--pairs "$issue15_pairs") sweep_level=1 mode=" --issue15" report_dir=bench/issue15 ;;
     --sweep-level) sweep_level=1 ;;
     --families | --shapes | --pairs)
       (($# >= 2)) || { echo "run.sh: $1 needs a value" >&2; exit 2; }
@@ -71,6 +72,6 @@ if ((sweep_level)); then
 fi
 
 /usr/bin/python3 bench/make_report.py "${quick[@]}" --wdlab "$out/wdlab.json" \
-  --torch "$out/torch.json" --sweep "$out/sweep.json" --mode "$mode" --out-dir bench \
+  --torch "$out/torch.json" --sweep "$out/sweep.json" --mode "$mode" --out-dir "$report_dir" \
   --elapsed "$SECONDS" >/dev/null
-echo "run.sh: wrote bench/RESULTS.md and bench/results.json in $((SECONDS / 60)) min $((SECONDS % 60)) s"
+echo "run.sh: wrote $report_dir/RESULTS.md and $report_dir/results.json in $((SECONDS / 60)) min $((SECONDS % 60)) s"
