@@ -7,14 +7,12 @@
 //   u32 CRC-32C of every byte above
 #include "data/synthetic_cache.h"
 
-#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -25,6 +23,7 @@
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/sha256.h"
+#include "io/atomic_file.h"
 #include "io/crc32c.h"
 
 namespace wdlab {
@@ -158,38 +157,6 @@ std::optional<SyntheticStreams> parse(std::string_view bytes, const std::string&
   return s;
 }
 
-// Whole-file write via a temporary file and rename, as write_file_atomic, with the temporary
-// named by host, process and call: runs of Slurm shards on several nodes may share the
-// directory and a process id, and two writers must never share a temporary file.
-void write_entry(const fs::path& path, const std::string& content) {
-  static std::atomic<uint64_t> calls{0};
-  char host[256] = "host";
-  gethostname(host, sizeof host - 1);
-  const std::string tmp =
-      fmt::format("{}.tmp.{}.{}.{}", path.string(), host, ::getpid(), calls.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  WD_CHECK(fd >= 0, "{}: cannot create: {}", tmp, std::strerror(errno));
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("{}: write failed: {}", tmp, std::strerror(err));
-    }
-    written += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    fail("{}: cannot write: {}", path.string(), std::strerror(err));
-  }
-}
-
 }  // namespace
 
 std::string_view to_string(CacheOutcome outcome) {
@@ -247,7 +214,7 @@ TokenDataset cached_synthetic_dataset(const SyntheticLanguageOptions& options,
     std::error_code ec;
     fs::create_directories(cache_dir, ec);
     WD_CHECK(!ec, "{}: cannot create: {}", cache_dir.string(), ec.message());
-    write_entry(file, serialize(key, s));
+    write_file_atomic(file, serialize(key, s));
     spdlog::info("data: synthetic streams {} in the cache {}", to_string(how), file.string());
   } catch (const std::exception& e) {
     how = CacheOutcome::unwritable;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -12,7 +13,13 @@
 namespace wdlab {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-  const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  // The temporary is named by host, process and call: Slurm shards on several nodes may share a
+  // directory and a process id, and two writers of one path must never share a temporary file.
+  static std::atomic<uint64_t> calls{0};
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  const std::string tmp = path.string() + ".tmp." + host + "." + std::to_string(::getpid()) + "." +
+                          std::to_string(calls.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   WD_CHECK(fd >= 0, "{}: cannot create: {}", tmp, std::strerror(errno));
   size_t written = 0;
