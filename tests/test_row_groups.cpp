@@ -138,6 +138,51 @@ void attention_forward_rowwise(float* out, float* att, const float* qkv, const A
   }
 }
 
+// Attention backward with the softmax backward one row at a time (the layer's own products).
+void attention_backward_rowwise(float* dqkv, const float* dout, const float* qkv, const float* att,
+                                const AttentionShape& s) {
+  const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
+  const int group = s.NH / s.NKV;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(HS)));
+  std::vector<float> ds(static_cast<size_t>(T) * T), raw(ds.size());
+  for (int b = 0; b < s.B; ++b) {
+    const size_t off = static_cast<size_t>(b) * T * W;
+    for (int h = 0; h < s.NH; ++h) {
+      const int kvh = h / group;
+      const float* q = qkv + off + h * HS;
+      const float* k = qkv + off + (s.NH + kvh) * HS;
+      const float* v = qkv + off + (s.NH + s.NKV + kvh) * HS;
+      float* dq = dqkv + off + h * HS;
+      float* dk = dqkv + off + (s.NH + kvh) * HS;
+      float* dv = dqkv + off + (s.NH + s.NKV + kvh) * HS;
+      const float* p = att + (static_cast<size_t>(b) * s.NH + h) * T * T;
+      const float* dout_h = dout + static_cast<size_t>(b) * T * OW + h * HS;
+      gemm(true, false, T, HS, T, 1.0f, p, T, dout_h, OW, 1.0f, dv, W);
+      gemm(false, true, T, T, HS, 1.0f, dout_h, OW, v, W, 0.0f, ds.data(), T);
+      if (s.softcap > 0.0) gemm(false, true, T, T, HS, scale, q, W, k, W, 0.0f, raw.data(), T);
+      for (int i = 0; i < T; ++i) {
+        const float* p_row = p + static_cast<size_t>(i) * T;
+        float* row = ds.data() + static_cast<size_t>(i) * T;
+        const int lo = s.window > 0 ? std::max(0, i - s.window) : 0;
+        double dot = 0.0;
+        for (int j = lo; j <= i; ++j) dot += static_cast<double>(p_row[j]) * row[j];
+        for (int j = lo; j <= i; ++j) row[j] = static_cast<float>(p_row[j] * (row[j] - dot));
+        if (s.softcap > 0.0) {
+          const float* raw_row = raw.data() + static_cast<size_t>(i) * T;
+          for (int j = lo; j <= i; ++j) {
+            const double t = std::tanh(raw_row[j] / s.softcap);
+            row[j] = static_cast<float>(row[j] * (1.0 - t * t));
+          }
+        }
+        std::fill(row, row + lo, 0.0f);
+        std::fill(row + i + 1, row + T, 0.0f);
+      }
+      gemm(false, false, T, HS, T, scale, ds.data(), T, k, W, 1.0f, dq, W);
+      gemm(true, false, T, HS, T, scale, ds.data(), T, q, W, 1.0f, dk, W);
+    }
+  }
+}
+
 std::vector<float> draw(size_t n, Rng& rng, double scale, double shift) {
   std::vector<float> v(n);
   for (float& x : v) x = static_cast<float>(shift + scale * rng.normal());
@@ -232,6 +277,15 @@ TEST(RowGroups, AttentionSoftmaxMatchesRowByRowBitForBit) {
                               std::to_string(c.softcap) + ": attention";
     expect_same_bits(att, want_att, shape + " probabilities", s.T, s.T);
     expect_same_bits(out, want_out, shape + " out", s.T, s.out_width());
+
+    // Backward from the same probabilities into the same non-zero dqkv.
+    const std::vector<float> dout = draw(n_out, rng, 1.0, 0.0);
+    const std::vector<float> dqkv0 = draw(qkv.size(), rng, 1.0, 0.0);
+    std::vector<float> dqkv = dqkv0, want_dqkv = dqkv0;
+    std::vector<float> scratch(2 * static_cast<size_t>(s.T) * s.T);
+    attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(), s);
+    attention_backward_rowwise(want_dqkv.data(), dout.data(), qkv.data(), att.data(), s);
+    expect_same_bits(dqkv, want_dqkv, shape + " dqkv", s.T, s.qkv_width());
   }
 }
 
