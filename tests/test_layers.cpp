@@ -444,6 +444,8 @@ const std::map<std::string, CaseFactory>& layer_cases() {
       {"layernorm_no_bias", [] { return layernorm_case(4, 7, false); }},
       // C > 64 crosses a block boundary of the weight/bias column sums.
       {"layernorm_wide", [] { return layernorm_case(3, 70, true); }},
+      // N = 11: a full group of the rows that go side by side (layernorm.cpp) and a tail.
+      {"layernorm_row_groups", [] { return layernorm_case(11, 5, true); }},
       {"gelu", gelu_case},
       {"attention_mha", [] { return attention_case("mha"); }},
       {"attention_gqa", [] { return attention_case("gqa"); }},
@@ -460,6 +462,7 @@ const std::map<std::string, CaseFactory>& layer_cases() {
       {"rmsnorm", [] { return rmsnorm_case(4, 7); }},
       // C > 64 crosses a block boundary of the weight column sums.
       {"rmsnorm_wide", [] { return rmsnorm_case(3, 70); }},
+      {"rmsnorm_row_groups", [] { return rmsnorm_case(11, 5); }},
       {"rope", rope_case},
       {"rope_attention", rope_attention_case},
       {"swiglu", [] { return glu_case(GluKind::swiglu); }},

@@ -23,6 +23,82 @@ int first_key(const AttentionShape& s, int i) {
   return s.window > 0 ? std::max(0, i - s.window) : 0;
 }
 
+// The softmax's in-order double sum is a chain of dependent additions per row (latency-bound at
+// small T). Rows i0..i0+R-1 are summed side by side instead, each over the whole span of keys any
+// of them sees: a row's masked entries are already exact zeros by then, and adding +0 leaves a
+// sum that starts at +0 unchanged, so every row gets the bits of its own in-order sum.
+// Inlined so that it is compiled for each of attention_forward's instruction sets (multiversion.h).
+constexpr int kRows = 8;
+
+template <int R, typename F>
+[[gnu::always_inline]] inline void softmax_rows(F* p, int i0, const AttentionShape& s) {
+  const int T = s.T;
+  double sum[R] = {};
+  for (int r = 0; r < R; ++r) {
+    const int i = i0 + r, lo = first_key(s, i);
+    F* row = p + static_cast<size_t>(i) * T;
+    if (s.softcap > 0.0) {
+      for (int j = lo; j <= i; ++j)
+        row[j] = static_cast<F>(s.softcap * std::tanh(row[j] / s.softcap));
+    }
+    F max = row[lo];
+    for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
+    // Separate loops: the exp pass vectorises, the in-order double sum would not let it.
+    for (int j = lo; j <= i; ++j) row[j] = exp_approx(row[j] - max);
+    std::fill(row, row + lo, F(0));
+    std::fill(row + i + 1, row + T, F(0));
+  }
+  const int span_lo = first_key(s, i0), span_hi = i0 + R - 1;
+  const F* rows = p + static_cast<size_t>(i0) * T;
+  for (int j = span_lo; j <= span_hi; ++j)
+    for (int r = 0; r < R; ++r) sum[r] += rows[static_cast<size_t>(r) * T + j];
+  for (int r = 0; r < R; ++r) {
+    const int i = i0 + r;
+    F* row = p + static_cast<size_t>(i) * T;
+    const F inv_sum = static_cast<F>(1.0 / sum[r]);
+    for (int j = first_key(s, i); j <= i; ++j) row[j] *= inv_sum;
+  }
+}
+
+// Softmax backward of rows i0..i0+R-1 of ds (dP in, dS out) given the probabilities p and, with
+// the soft-cap, the raw scores. The masked entries of dP are zeroed first, so the in-order double
+// sums of P dP can run side by side over the span, as in softmax_rows: the masked terms are
+// 0 * 0 = +0, which leave a sum that starts at +0 unchanged.
+template <int R, typename F>
+[[gnu::always_inline]] inline void softmax_backward_rows(F* ds, const F* p, const F* raw, int i0,
+                                                         const AttentionShape& s) {
+  const int T = s.T;
+  for (int r = 0; r < R; ++r) {
+    const int i = i0 + r;
+    F* row = ds + static_cast<size_t>(i) * T;
+    std::fill(row, row + first_key(s, i), F(0));
+    std::fill(row + i + 1, row + T, F(0));
+  }
+  double dot[R] = {};
+  const int span_lo = first_key(s, i0), span_hi = i0 + R - 1;
+  const F* p_rows = p + static_cast<size_t>(i0) * T;
+  const F* ds_rows = ds + static_cast<size_t>(i0) * T;
+  for (int j = span_lo; j <= span_hi; ++j) {
+    for (int r = 0; r < R; ++r) {
+      const size_t at = static_cast<size_t>(r) * T + j;
+      dot[r] += static_cast<double>(p_rows[at]) * ds_rows[at];
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const int i = i0 + r, lo = first_key(s, i);
+    const F* p_row = p + static_cast<size_t>(i) * T;
+    F* row = ds + static_cast<size_t>(i) * T;
+    for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(p_row[j] * (row[j] - dot[r]));
+    if (s.softcap > 0.0) {
+      const F* raw_row = raw + static_cast<size_t>(i) * T;
+      for (int j = lo; j <= i; ++j) {
+        const double t = std::tanh(raw_row[j] / s.softcap);
+        row[j] = static_cast<F>(row[j] * (1.0 - t * t));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // Layout reminder: qkv row (b,t) is [q (NH*HS) | k (NKV*HS) | v (NKV*HS)]. For one (b,h) the
@@ -30,8 +106,7 @@ int first_key(const AttentionShape& s, int i) {
 // out / dout is a (T,HS) matrix with row stride NH*HS.
 
 template <typename F>
-WD_MULTIVERSION
-void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
+WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
   check_shape(s);
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
   const int group = s.NH / s.NKV;
@@ -49,25 +124,11 @@ void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
       // than T small ones) and then overwritten by the masked softmax below.
       gemm(false, true, T, T, HS, scale, q, W, k, W, F(0), p, T);
 
-      // Softmax of each row over its visible keys, max-subtracted, sum in double.
-      for (int i = 0; i < T; ++i) {
-        F* row = p + static_cast<size_t>(i) * T;
-        const int lo = first_key(s, i);
-        if (s.softcap > 0.0) {
-          for (int j = lo; j <= i; ++j)
-            row[j] = static_cast<F>(s.softcap * std::tanh(row[j] / s.softcap));
-        }
-        F max = row[lo];
-        for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
-        // Separate loops: the exp pass vectorises, the in-order double sum would not let it.
-        for (int j = lo; j <= i; ++j) row[j] = exp_approx(row[j] - max);
-        double sum = 0.0;
-        for (int j = lo; j <= i; ++j) sum += row[j];
-        const F inv_sum = static_cast<F>(1.0 / sum);
-        for (int j = lo; j <= i; ++j) row[j] *= inv_sum;
-        std::fill(row, row + lo, F(0));
-        std::fill(row + i + 1, row + T, F(0));
-      }
+      // Softmax of each row over its visible keys, max-subtracted, sum in double; kRows rows at
+      // a time (softmax_rows).
+      int i = 0;
+      for (; i + kRows <= T; i += kRows) softmax_rows<kRows>(p, i, s);
+      for (; i < T; ++i) softmax_rows<1>(p, i, s);
 
       // out_h (T,HS) = P (T,T) @ V (T,HS); the zeros of P keep it causal (and windowed).
       F* o = out + static_cast<size_t>(b) * T * OW + h * HS;
@@ -77,9 +138,8 @@ void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
 }
 
 template <typename F>
-WD_MULTIVERSION
-void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att,
-                        const AttentionShape& s) {
+WD_MULTIVERSION void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv,
+                                        const F* att, const AttentionShape& s) {
   check_shape(s);
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
   const int group = s.NH / s.NKV;
@@ -106,26 +166,12 @@ void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const 
       // The soft-cap's derivative needs the raw scores, which forward did not keep.
       if (s.softcap > 0.0) gemm(false, true, T, T, HS, scale, q, W, k, W, F(0), raw, T);
 
-      // Softmax backward, row by row: dC_ij = P_ij (dP_ij - sum_k P_ik dP_ik) over the visible
-      // keys (masked entries have P = 0 and get 0). With the soft-cap C = cap tanh(S / cap),
-      // dS = dC (1 - tanh^2(S / cap)).
-      for (int i = 0; i < T; ++i) {
-        const F* p_row = p + static_cast<size_t>(i) * T;
-        F* row = ds + static_cast<size_t>(i) * T;
-        const int lo = first_key(s, i);
-        double dot = 0.0;
-        for (int j = lo; j <= i; ++j) dot += static_cast<double>(p_row[j]) * row[j];
-        for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(p_row[j] * (row[j] - dot));
-        if (s.softcap > 0.0) {
-          const F* raw_row = raw + static_cast<size_t>(i) * T;
-          for (int j = lo; j <= i; ++j) {
-            const double t = std::tanh(raw_row[j] / s.softcap);
-            row[j] = static_cast<F>(row[j] * (1.0 - t * t));
-          }
-        }
-        std::fill(row, row + lo, F(0));
-        std::fill(row + i + 1, row + T, F(0));
-      }
+      // Softmax backward: dC_ij = P_ij (dP_ij - sum_k P_ik dP_ik) over the visible keys (masked
+      // entries have P = 0 and get 0). With the soft-cap C = cap tanh(S / cap),
+      // dS = dC (1 - tanh^2(S / cap)). kRows rows at a time (softmax_backward_rows).
+      int i = 0;
+      for (; i + kRows <= T; i += kRows) softmax_backward_rows<kRows>(ds, p, raw, i, s);
+      for (; i < T; ++i) softmax_backward_rows<1>(ds, p, raw, i, s);
 
       // S = scale * Q K^T, so dQ (T,HS) += scale * dS (T,T) @ K (T,HS) and
       // dK (T,HS) += scale * dS^T (T,T) @ Q (T,HS).

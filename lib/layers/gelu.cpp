@@ -6,20 +6,24 @@
 namespace wdlab {
 
 template <typename F>
-WD_MULTIVERSION
-void gelu_forward(F* out, const F* inp, size_t n) {
+WD_MULTIVERSION void gelu_forward(F* out, const F* inp, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = gelu_value(inp[i]);
 }
 
 template <typename F>
-WD_MULTIVERSION
-void gelu_backward(F* dinp, const F* dout, const F* inp, size_t n) {
-  for (size_t i = 0; i < n; ++i) dinp[i] += gelu_grad(inp[i]) * dout[i];
+WD_MULTIVERSION void gelu_backward(F* dinp, const F* dout, const F* inp, size_t n,
+                                   GradWrite write) {
+  if (write == GradWrite::overwrite) {
+    for (size_t i = 0; i < n; ++i)
+      dinp[i] = grad_add<GradWrite::overwrite>(dinp[i], gelu_grad(inp[i]) * dout[i]);
+  } else {
+    for (size_t i = 0; i < n; ++i) dinp[i] += gelu_grad(inp[i]) * dout[i];
+  }
 }
 
 template void gelu_forward<float>(float*, const float*, size_t);
 template void gelu_forward<double>(double*, const double*, size_t);
-template void gelu_backward<float>(float*, const float*, const float*, size_t);
-template void gelu_backward<double>(double*, const double*, const double*, size_t);
+template void gelu_backward<float>(float*, const float*, const float*, size_t, GradWrite);
+template void gelu_backward<double>(double*, const double*, const double*, size_t, GradWrite);
 
 }  // namespace wdlab

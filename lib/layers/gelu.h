@@ -4,13 +4,16 @@
 
 #include <cstddef>
 
+#include "layers/grad_write.h"
+
 namespace wdlab {
 
 template <typename F>
 void gelu_forward(F* out, const F* inp, size_t n);
 
-// Accumulates dinp += gelu'(inp) * dout.
+// Accumulates dinp += gelu'(inp) * dout (overwrite: dinp = 0 + gelu'(inp) * dout, grad_write.h).
 template <typename F>
-void gelu_backward(F* dinp, const F* dout, const F* inp, size_t n);
+void gelu_backward(F* dinp, const F* dout, const F* inp, size_t n,
+                   GradWrite write = GradWrite::accumulate);
 
 }  // namespace wdlab

@@ -4,6 +4,8 @@
 // silu(x) = x * sigmoid(x).
 #pragma once
 
+#include "layers/grad_write.h"
+
 namespace wdlab {
 
 enum class GluKind { swiglu, geglu };
@@ -12,8 +14,9 @@ enum class GluKind { swiglu, geglu };
 template <typename F>
 void glu_forward(F* out, const F* inp, int N, int H, GluKind kind);
 
-// Accumulates dinp (N, 2*H).
+// Accumulates dinp (N, 2*H) (overwrite: writes 0 + the gradient, grad_write.h).
 template <typename F>
-void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H, GluKind kind);
+void glu_backward(F* dinp, const F* dout, const F* inp, int N, int H, GluKind kind,
+                  GradWrite write = GradWrite::accumulate);
 
 }  // namespace wdlab

@@ -205,8 +205,9 @@ void moe_backward(F* dinp, F* drouter, F* dfc, F* dproj, const F* dout, const Mo
     gemm(false, false, m, H, C, F(1), dy_e, C, proj + sz(e) * sz(C) * sz(H), H, F(0),
          t.dact.data() + sz(r0) * sz(H), H);
   }
-  std::fill_n(t.dgate_up.begin(), sz(rows) * 2 * sz(H), F(0));
-  glu_backward(t.dgate_up.data(), t.dact.data(), c.gate_up.data(), rows, H, s.activation);
+  // Every grouped row of dgate_up is written here first: overwrite, no zeroing pass.
+  glu_backward(t.dgate_up.data(), t.dact.data(), c.gate_up.data(), rows, H, s.activation,
+               GradWrite::overwrite);
   // dfc_e += dgate_up_e^T x_e; d(x)_e = dgate_up_e fc_e, written over dy (no longer needed).
   for (int e = 0; e < E; ++e) {
     const int r0 = c.offset[sz(e)], m = c.offset[sz(e) + 1] - r0;

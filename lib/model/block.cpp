@@ -183,8 +183,9 @@ void block_backward(const ShardView<F>& m, F* dx, const F* dout, BlockActivation
   const ArenaView<F>& g = m.grads;
 
   // Backward buffers are accumulated into, so each starts at zero; only the rows of this batch.
-  for (auto* v : {&s.dln1, &s.dqkv, &s.datty, &s.dattproj, &s.dattpost, &s.dln2, &s.dfch,
-                  &s.dfch_act, &s.dmlp, &s.dmlppost}) {
+  // (dfch has one writer, the activation's backward, which overwrites it: grad_write.h.)
+  for (auto* v : {&s.dln1, &s.dqkv, &s.datty, &s.dattproj, &s.dattpost, &s.dln2, &s.dfch_act,
+                  &s.dmlp, &s.dmlppost}) {
     std::fill_n(v->begin(), v->size() / s.rows * N, F(0));  // width x this batch's rows
   }
 
@@ -219,9 +220,11 @@ void block_backward(const ShardView<F>& m, F* dx, const F* dout, BlockActivation
     linear_backward(s.dfch_act.data(), g[r.proj_w], g[r.proj_b], s.dmlp.data(), y.fch_act.data(),
                     w[r.proj_w], N, H, C);
     if (c.gated()) {
-      glu_backward(s.dfch.data(), s.dfch_act.data(), y.fch.data(), N, H, shape.glu);
+      glu_backward(s.dfch.data(), s.dfch_act.data(), y.fch.data(), N, H, shape.glu,
+                   GradWrite::overwrite);
     } else {
-      gelu_backward(s.dfch.data(), s.dfch_act.data(), y.fch.data(), static_cast<size_t>(N) * H);
+      gelu_backward(s.dfch.data(), s.dfch_act.data(), y.fch.data(), static_cast<size_t>(N) * H,
+                    GradWrite::overwrite);
     }
     linear_backward(dffn_in, g[r.fc_w], g[r.fc_b], s.dfch.data(), ffn_in, w[r.fc_w], N, C,
                     shape.fc_width);
