@@ -243,16 +243,17 @@ std::unique_ptr<LayerCase> attention_case(const std::string& name) {
   auto& qkv = lc->add("qkv", BT * s.qkv_width(), rng, ac.input_scale);
   double* out = lc->buffer(n_out);
   double* att = lc->buffer(static_cast<size_t>(s.B) * s.NH * s.T * s.T);
-  double* scratch = lc->buffer(2 * static_cast<size_t>(s.T) * s.T);
+  double* cap_grad = lc->buffer(static_cast<size_t>(s.B) * s.NH * s.T * s.T);
+  double* scratch = lc->buffer(static_cast<size_t>(s.T) * s.T);
   double* dout = lc->random_buffer(n_out, rng);
   double *x = qkv.value.data(), *dx = qkv.grad.data();
   lc->loss = [=] {
-    attention_forward(out, att, x, s);
+    attention_forward(out, att, x, s, cap_grad);
     return dot(dout, out, n_out);
   };
   lc->backward = [=] {
-    attention_forward(out, att, x, s);
-    attention_backward(dx, scratch, dout, x, att, s);
+    attention_forward(out, att, x, s, cap_grad);
+    attention_backward(dx, scratch, dout, x, att, s, cap_grad);
   };
   return lc;
 }
@@ -350,22 +351,23 @@ std::unique_ptr<LayerCase> rope_attention_case() {
   rope_table(cos, sin, s.T, s.HS, 10.0);
   double* out = lc->buffer(n_out);
   double* att = lc->buffer(static_cast<size_t>(s.B) * s.NH * s.T * s.T);
-  double* scratch = lc->buffer(2 * static_cast<size_t>(s.T) * s.T);
+  double* cap_grad = lc->buffer(static_cast<size_t>(s.B) * s.NH * s.T * s.T);
+  double* scratch = lc->buffer(static_cast<size_t>(s.T) * s.T);
   double* dout = lc->random_buffer(n_out, rng);
   double* d = lc->buffer(n);
   double *x = qkv.value.data(), *dx = qkv.grad.data();
   lc->loss = [=] {
     std::copy(x, x + n, rotated);
     rope_forward(rotated, cos, sin, s.B, s.T, s.NH, s.NKV, s.HS);
-    attention_forward(out, att, rotated, s);
+    attention_forward(out, att, rotated, s, cap_grad);
     return dot(dout, out, n_out);
   };
   lc->backward = [=] {
     std::copy(x, x + n, rotated);
     rope_forward(rotated, cos, sin, s.B, s.T, s.NH, s.NKV, s.HS);
-    attention_forward(out, att, rotated, s);
+    attention_forward(out, att, rotated, s, cap_grad);
     std::fill(d, d + n, 0.0);
-    attention_backward(d, scratch, dout, rotated, att, s);
+    attention_backward(d, scratch, dout, rotated, att, s, cap_grad);
     rope_backward(d, cos, sin, s.B, s.T, s.NH, s.NKV, s.HS);
     for (size_t i = 0; i < n; ++i) dx[i] += d[i];
   };
@@ -811,7 +813,8 @@ TEST_P(AttentionForward, MatchesNaiveAndCachesMaskedProbabilities) {
   Rng rng(34);
   const auto qkv = randn(qkv_size(s), rng, ac.input_scale);
   std::vector<double> out(out_size(s), 5.0), att(att_size(s), 7.0);  // stale contents ignored
-  attention_forward(out.data(), att.data(), qkv.data(), s);
+  std::vector<double> cap_grad(att_size(s));
+  attention_forward(out.data(), att.data(), qkv.data(), s, cap_grad.data());
   const NaiveAttention ref = attention_naive(qkv, s);
   const double e_out = max_abs_diff(out, ref.out), e_att = max_abs_diff(att, ref.att);
   std::printf("[ naive     ] attention %-12s out %.1e, att %.1e\n", GetParam().c_str(), e_out,
@@ -881,10 +884,11 @@ TEST(Attention, SoftcapVanishesForLargeCap) {
   AttentionShape s = attention_shape(2, 5, 2, 1, 4, 2);
   Rng rng(37);
   const auto qkv = randn(qkv_size(s), rng);
-  std::vector<double> plain(out_size(s)), capped(out_size(s)), att(att_size(s));
+  std::vector<double> plain(out_size(s)), capped(out_size(s)), att(att_size(s)),
+      cap_grad(att_size(s));
   attention_forward(plain.data(), att.data(), qkv.data(), s);
   s.softcap = 1e6;  // cap tanh(x / cap) = x - x^3 / (3 cap^2) + ...
-  attention_forward(capped.data(), att.data(), qkv.data(), s);
+  attention_forward(capped.data(), att.data(), qkv.data(), s, cap_grad.data());
   EXPECT_LT(max_abs_diff(plain, capped), 1e-10);
   EXPECT_NE(plain, capped);  // but the cap was applied
 }
@@ -964,13 +968,16 @@ TEST(Attention, GroupedQueryEqualsMultiHeadWithRepeatedKeyValueHeads) {
     }
   }
   std::vector<double> out_g(out_size(g)), out_m(out_size(m)), att_g(att_size(g)),
-      att_m(att_size(m)), scratch(2 * g.T * g.T), d_g(qkv_size(g)), d_m(qkv_size(m));
-  attention_forward(out_g.data(), att_g.data(), qkv_g.data(), g);
-  attention_forward(out_m.data(), att_m.data(), qkv_m.data(), m);
+      att_m(att_size(m)), scratch(g.T * g.T), d_g(qkv_size(g)), d_m(qkv_size(m)),
+      cap_g(att_size(g)), cap_m(att_size(m));
+  attention_forward(out_g.data(), att_g.data(), qkv_g.data(), g, cap_g.data());
+  attention_forward(out_m.data(), att_m.data(), qkv_m.data(), m, cap_m.data());
   EXPECT_LT(max_abs_diff(out_g, out_m), 1e-14);
   EXPECT_LT(max_abs_diff(att_g, att_m), 1e-15);
-  attention_backward(d_g.data(), scratch.data(), dout.data(), qkv_g.data(), att_g.data(), g);
-  attention_backward(d_m.data(), scratch.data(), dout.data(), qkv_m.data(), att_m.data(), m);
+  attention_backward(d_g.data(), scratch.data(), dout.data(), qkv_g.data(), att_g.data(), g,
+                     cap_g.data());
+  attention_backward(d_m.data(), scratch.data(), dout.data(), qkv_m.data(), att_m.data(), m,
+                     cap_m.data());
   double err = 0;
   for (int r = 0; r < BT; ++r) {
     for (int c = 0; c < g.NH * HS; ++c)
@@ -1000,7 +1007,11 @@ TEST(Attention, RejectsBadShapes) {
   EXPECT_THROW(run(attention_shape(1, 2, 4, 2, 0)), Error);  // empty heads
   EXPECT_THROW(run(attention_shape(1, 2, 4, 2, 2, -1)), Error);
   EXPECT_THROW(run(attention_shape(1, 2, 4, 2, 2, 0, -1.0)), Error);
+  EXPECT_THROW(run(attention_shape(1, 2, 4, 2, 2, 0, 30.0)), Error);  // soft-cap, no softcap_grad
   std::vector<double> scratch(8), dout(1000);
+  EXPECT_THROW(attention_backward(qkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(),
+                                  attention_shape(1, 2, 4, 2, 2, 0, 30.0)),
+               Error);
   EXPECT_THROW(attention_backward(qkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(),
                                   attention_shape(1, 2, 4, 3, 2)),
                Error);
@@ -1416,14 +1427,17 @@ TEST(FloatVsDouble, Attention) {
   const auto fqkv = to_float(randn(qkv_size(s), rng));
   const auto fdout = to_float(randn(out_size(s), rng));
   const auto qkv = to_double(fqkv), dout = to_double(fdout);
-  const size_t n_scratch = 2 * static_cast<size_t>(s.T) * s.T;
+  const size_t n_scratch = static_cast<size_t>(s.T) * s.T;
+  std::vector<double> cap_grad(att_size(s));
 
   std::vector<float> fout(out_size(s)), fatt(att_size(s)), fdqkv(fqkv.size()), fscratch(n_scratch);
-  attention_forward(fout.data(), fatt.data(), fqkv.data(), s);
-  attention_backward(fdqkv.data(), fscratch.data(), fdout.data(), fqkv.data(), fatt.data(), s);
+  attention_forward(fout.data(), fatt.data(), fqkv.data(), s, cap_grad.data());
+  attention_backward(fdqkv.data(), fscratch.data(), fdout.data(), fqkv.data(), fatt.data(), s,
+                     cap_grad.data());
   std::vector<double> out(out_size(s)), att(att_size(s)), dqkv(qkv.size()), scratch(n_scratch);
-  attention_forward(out.data(), att.data(), qkv.data(), s);
-  attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(), s);
+  attention_forward(out.data(), att.data(), qkv.data(), s, cap_grad.data());
+  attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(), s,
+                     cap_grad.data());
 
   const double e_out = max_abs_diff(to_double(fout), out);
   const double e_att = max_abs_diff(to_double(fatt), att);

@@ -138,7 +138,8 @@ void attention_forward_rowwise(float* out, float* att, const float* qkv, const A
   }
 }
 
-// Attention backward with the softmax backward one row at a time (the layer's own products).
+// Attention backward with the softmax backward one row at a time (the layer's own products), the
+// soft-cap's derivative recomputed from the raw scores (the layer keeps it from forward instead).
 void attention_backward_rowwise(float* dqkv, const float* dout, const float* qkv, const float* att,
                                 const AttentionShape& s) {
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
@@ -271,7 +272,8 @@ TEST(RowGroups, AttentionSoftmaxMatchesRowByRowBitForBit) {
     const size_t n_out = static_cast<size_t>(s.B) * s.T * s.out_width();
     const size_t n_att = static_cast<size_t>(s.B) * s.NH * s.T * s.T;
     std::vector<float> out(n_out), att(n_att), want_out(n_out), want_att(n_att);
-    attention_forward(out.data(), att.data(), qkv.data(), s);
+    std::vector<double> cap_grad(n_att);  // kept by forward for the soft-cap's derivative
+    attention_forward(out.data(), att.data(), qkv.data(), s, cap_grad.data());
     attention_forward_rowwise(want_out.data(), want_att.data(), qkv.data(), s);
     const std::string shape = "window " + std::to_string(c.window) + ", softcap " +
                               std::to_string(c.softcap) + ": attention";
@@ -282,8 +284,9 @@ TEST(RowGroups, AttentionSoftmaxMatchesRowByRowBitForBit) {
     const std::vector<float> dout = draw(n_out, rng, 1.0, 0.0);
     const std::vector<float> dqkv0 = draw(qkv.size(), rng, 1.0, 0.0);
     std::vector<float> dqkv = dqkv0, want_dqkv = dqkv0;
-    std::vector<float> scratch(2 * static_cast<size_t>(s.T) * s.T);
-    attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(), s);
+    std::vector<float> scratch(static_cast<size_t>(s.T) * s.T);
+    attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), att.data(), s,
+                       cap_grad.data());
     attention_backward_rowwise(want_dqkv.data(), dout.data(), qkv.data(), att.data(), s);
     expect_same_bits(dqkv, want_dqkv, shape + " dqkv", s.T, s.qkv_width());
   }

@@ -18,6 +18,11 @@ void check_shape(const AttentionShape& s) {
   WD_CHECK(s.HS > 0 && s.window >= 0 && s.softcap >= 0.0, "attention: bad shape");
 }
 
+void check_softcap_grad(const AttentionShape& s, const double* softcap_grad) {
+  WD_CHECK(s.softcap == 0.0 || softcap_grad != nullptr,
+           "attention: a soft-cap needs the softcap_grad buffer (B*NH*T*T doubles)");
+}
+
 // First position row i attends to.
 int first_key(const AttentionShape& s, int i) {
   return s.window > 0 ? std::max(0, i - s.window) : 0;
@@ -31,15 +36,20 @@ int first_key(const AttentionShape& s, int i) {
 constexpr int kRows = 8;
 
 template <int R, typename F>
-[[gnu::always_inline]] inline void softmax_rows(F* p, int i0, const AttentionShape& s) {
+[[gnu::always_inline]] inline void softmax_rows(F* p, double* cap_grad, int i0,
+                                                const AttentionShape& s) {
   const int T = s.T;
   double sum[R] = {};
   for (int r = 0; r < R; ++r) {
     const int i = i0 + r, lo = first_key(s, i);
     F* row = p + static_cast<size_t>(i) * T;
     if (s.softcap > 0.0) {
-      for (int j = lo; j <= i; ++j)
-        row[j] = static_cast<F>(s.softcap * std::tanh(row[j] / s.softcap));
+      double* g = cap_grad + static_cast<size_t>(i) * T;
+      for (int j = lo; j <= i; ++j) {
+        const double t = std::tanh(row[j] / s.softcap);
+        row[j] = static_cast<F>(s.softcap * t);
+        g[j] = 1.0 - t * t;
+      }
     }
     F max = row[lo];
     for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
@@ -61,12 +71,12 @@ template <int R, typename F>
 }
 
 // Softmax backward of rows i0..i0+R-1 of ds (dP in, dS out) given the probabilities p and, with
-// the soft-cap, the raw scores. The masked entries of dP are zeroed first, so the in-order double
-// sums of P dP can run side by side over the span, as in softmax_rows: the masked terms are
-// 0 * 0 = +0, which leave a sum that starts at +0 unchanged.
+// the soft-cap, its derivative as forward kept it. The masked entries of dP are zeroed first, so
+// the in-order double sums of P dP can run side by side over the span, as in softmax_rows: the
+// masked terms are 0 * 0 = +0, which leave a sum that starts at +0 unchanged.
 template <int R, typename F>
-[[gnu::always_inline]] inline void softmax_backward_rows(F* ds, const F* p, const F* raw, int i0,
-                                                         const AttentionShape& s) {
+[[gnu::always_inline]] inline void softmax_backward_rows(F* ds, const F* p, const double* cap_grad,
+                                                         int i0, const AttentionShape& s) {
   const int T = s.T;
   for (int r = 0; r < R; ++r) {
     const int i = i0 + r;
@@ -90,11 +100,8 @@ template <int R, typename F>
     F* row = ds + static_cast<size_t>(i) * T;
     for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(p_row[j] * (row[j] - dot[r]));
     if (s.softcap > 0.0) {
-      const F* raw_row = raw + static_cast<size_t>(i) * T;
-      for (int j = lo; j <= i; ++j) {
-        const double t = std::tanh(raw_row[j] / s.softcap);
-        row[j] = static_cast<F>(row[j] * (1.0 - t * t));
-      }
+      const double* g = cap_grad + static_cast<size_t>(i) * T;
+      for (int j = lo; j <= i; ++j) row[j] = static_cast<F>(row[j] * g[j]);
     }
   }
 }
@@ -106,8 +113,10 @@ template <int R, typename F>
 // out / dout is a (T,HS) matrix with row stride NH*HS.
 
 template <typename F>
-WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s) {
+WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s,
+                                       double* softcap_grad) {
   check_shape(s);
+  check_softcap_grad(s, softcap_grad);
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
   const int group = s.NH / s.NKV;
   const F scale = static_cast<F>(1.0 / std::sqrt(static_cast<double>(HS)));
@@ -119,6 +128,7 @@ WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const Atten
       const F* k = base + (s.NH + kvh) * HS;
       const F* v = base + (s.NH + s.NKV + kvh) * HS;
       F* p = att + (static_cast<size_t>(b) * s.NH + h) * T * T;
+      double* cap_grad = s.softcap > 0.0 ? softcap_grad + (p - att) : nullptr;
 
       // Scores S (T,T) = scale * Q K^T. The masked part is computed too (one gemm is cheaper
       // than T small ones) and then overwritten by the masked softmax below.
@@ -127,8 +137,8 @@ WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const Atten
       // Softmax of each row over its visible keys, max-subtracted, sum in double; kRows rows at
       // a time (softmax_rows).
       int i = 0;
-      for (; i + kRows <= T; i += kRows) softmax_rows<kRows>(p, i, s);
-      for (; i < T; ++i) softmax_rows<1>(p, i, s);
+      for (; i + kRows <= T; i += kRows) softmax_rows<kRows>(p, cap_grad, i, s);
+      for (; i < T; ++i) softmax_rows<1>(p, cap_grad, i, s);
 
       // out_h (T,HS) = P (T,T) @ V (T,HS); the zeros of P keep it causal (and windowed).
       F* o = out + static_cast<size_t>(b) * T * OW + h * HS;
@@ -139,8 +149,10 @@ WD_MULTIVERSION void attention_forward(F* out, F* att, const F* qkv, const Atten
 
 template <typename F>
 WD_MULTIVERSION void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv,
-                                        const F* att, const AttentionShape& s) {
+                                        const F* att, const AttentionShape& s,
+                                        const double* softcap_grad) {
   check_shape(s);
+  check_softcap_grad(s, softcap_grad);
   const int T = s.T, HS = s.HS, W = s.qkv_width(), OW = s.out_width();
   const int group = s.NH / s.NKV;
   const F scale = static_cast<F>(1.0 / std::sqrt(static_cast<double>(HS)));
@@ -155,23 +167,21 @@ WD_MULTIVERSION void attention_backward(F* dqkv, F* scratch, const F* dout, cons
       F* dk = dqkv + off + (s.NH + kvh) * HS;
       F* dv = dqkv + off + (s.NH + s.NKV + kvh) * HS;
       const F* p = att + (static_cast<size_t>(b) * s.NH + h) * T * T;
+      const double* cap_grad = s.softcap > 0.0 ? softcap_grad + (p - att) : nullptr;
       const F* dout_h = dout + static_cast<size_t>(b) * T * OW + h * HS;
-      F* ds = scratch;                                // (T,T): dP, then in place dS
-      F* raw = scratch + static_cast<size_t>(T) * T;  // (T,T): uncapped scores (soft-cap only)
+      F* ds = scratch;  // (T,T): dP, then in place dS
 
       // dV (T,HS) += P^T (T,T) @ dout_h (T,HS); heads sharing a KV head all add into it.
       gemm(true, false, T, HS, T, F(1), p, T, dout_h, OW, F(1), dv, W);
       // dP (T,T) = dout_h (T,HS) @ V^T (HS,T)
       gemm(false, true, T, T, HS, F(1), dout_h, OW, v, W, F(0), ds, T);
-      // The soft-cap's derivative needs the raw scores, which forward did not keep.
-      if (s.softcap > 0.0) gemm(false, true, T, T, HS, scale, q, W, k, W, F(0), raw, T);
 
       // Softmax backward: dC_ij = P_ij (dP_ij - sum_k P_ik dP_ik) over the visible keys (masked
       // entries have P = 0 and get 0). With the soft-cap C = cap tanh(S / cap),
       // dS = dC (1 - tanh^2(S / cap)). kRows rows at a time (softmax_backward_rows).
       int i = 0;
-      for (; i + kRows <= T; i += kRows) softmax_backward_rows<kRows>(ds, p, raw, i, s);
-      for (; i < T; ++i) softmax_backward_rows<1>(ds, p, raw, i, s);
+      for (; i + kRows <= T; i += kRows) softmax_backward_rows<kRows>(ds, p, cap_grad, i, s);
+      for (; i < T; ++i) softmax_backward_rows<1>(ds, p, cap_grad, i, s);
 
       // S = scale * Q K^T, so dQ (T,HS) += scale * dS (T,T) @ K (T,HS) and
       // dK (T,HS) += scale * dS^T (T,T) @ Q (T,HS).
@@ -181,11 +191,13 @@ WD_MULTIVERSION void attention_backward(F* dqkv, F* scratch, const F* dout, cons
   }
 }
 
-template void attention_forward<float>(float*, float*, const float*, const AttentionShape&);
-template void attention_forward<double>(double*, double*, const double*, const AttentionShape&);
+template void attention_forward<float>(float*, float*, const float*, const AttentionShape&,
+                                       double*);
+template void attention_forward<double>(double*, double*, const double*, const AttentionShape&,
+                                        double*);
 template void attention_backward<float>(float*, float*, const float*, const float*, const float*,
-                                        const AttentionShape&);
+                                        const AttentionShape&, const double*);
 template void attention_backward<double>(double*, double*, const double*, const double*,
-                                         const double*, const AttentionShape&);
+                                         const double*, const AttentionShape&, const double*);
 
 }  // namespace wdlab

@@ -14,10 +14,10 @@ namespace wdlab {
 
 struct AttentionShape {
   int B = 1, T = 1;
-  int NH = 1;   // query heads
-  int NKV = 1;  // key/value heads; divides NH
-  int HS = 1;   // head size
-  int window = 0;       // 0: dense causal; > 0: attend to the previous `window` positions and self
+  int NH = 1;            // query heads
+  int NKV = 1;           // key/value heads; divides NH
+  int HS = 1;            // head size
+  int window = 0;        // 0: dense causal; > 0: attend to the previous `window` positions and self
   double softcap = 0.0;  // 0: off
 
   int qkv_width() const { return (NH + 2 * NKV) * HS; }
@@ -26,13 +26,17 @@ struct AttentionShape {
 
 // out (B,T,NH*HS) holds the heads side by side (ready for the output projection);
 // att (B,NH,T,T) receives the softmax probabilities (masked entries are exactly 0), which
-// backward needs.
+// backward needs. With a soft-cap, softcap_grad (B,NH,T,T doubles; required) receives the cap's
+// derivative 1 - tanh^2(S / cap) at the visible entries: backward needs it, and keeping it costs
+// less than recomputing the raw scores and their tanh (the same bits either way).
 template <typename F>
-void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s);
+void attention_forward(F* out, F* att, const F* qkv, const AttentionShape& s,
+                       double* softcap_grad = nullptr);
 
-// Accumulates dqkv (B,T,(NH+2NKV)*HS). scratch must hold 2*T*T elements; it is overwritten.
+// Accumulates dqkv (B,T,(NH+2NKV)*HS). scratch must hold T*T elements; it is overwritten.
+// softcap_grad: forward's (only read with a soft-cap).
 template <typename F>
 void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att,
-                        const AttentionShape& s);
+                        const AttentionShape& s, const double* softcap_grad = nullptr);
 
 }  // namespace wdlab

@@ -49,6 +49,7 @@ BlockActivations<F>::BlockActivations(const ModelConfig& c, int max_B) {
   const size_t H = c.ffn_hidden();
   ln1.resize(NC), ln1_mean.resize(N), ln1_rstd.resize(N), qkv.resize(N * s.attn.qkv_width());
   att.resize(static_cast<size_t>(max_B) * s.attn.NH * c.block_size * c.block_size);
+  if (s.attn.softcap > 0.0) att_softcap_grad.resize(att.size());
   atty.resize(N * s.attn.out_width());
   res3.resize(NC);
   if (sequential(c)) res2.resize(NC), ln2.resize(NC), ln2_mean.resize(N), ln2_rstd.resize(N);
@@ -81,7 +82,7 @@ BlockScratch<F>::BlockScratch(const ModelConfig& c, int max_B)
   } else {
     dfch.resize(N * s.fc_width), dfch_act.resize(N * H);
   }
-  att_scratch.resize(2 * static_cast<size_t>(c.block_size) * c.block_size);
+  att_scratch.resize(static_cast<size_t>(c.block_size) * c.block_size);
 }
 
 template <typename F>
@@ -136,7 +137,7 @@ void block_forward(const ShardView<F>& m, BlockActivations<F>& y, BlockScratch<F
   if (c.positions == PositionKind::rope) {
     rope_forward(y.qkv.data(), m.rope_cos, m.rope_sin, m.B, m.T, as.NH, as.NKV, as.HS);
   }
-  attention_forward(y.atty.data(), y.att.data(), y.qkv.data(), as);
+  attention_forward(y.atty.data(), y.att.data(), y.qkv.data(), as, y.att_softcap_grad.data());
   linear_forward(attproj, y.atty.data(), w[r.attproj_w], w[r.attproj_b], N, as.out_width(), C);
   const F* a = branch(attproj, y.attpost.data(), y.attpost_mean.data(), y.attpost_rstd.data(),
                       y.att_mask.data(), y.att_branch.data(), r.ln1p_w, r.ln1p_b);
@@ -243,7 +244,7 @@ void block_backward(const ShardView<F>& m, F* dx, const F* dout, BlockActivation
   linear_backward(s.datty.data(), g[r.attproj_w], g[r.attproj_b], s.dattproj.data(), y.atty.data(),
                   w[r.attproj_w], N, as.out_width(), C);
   attention_backward(s.dqkv.data(), s.att_scratch.data(), s.datty.data(), y.qkv.data(),
-                     y.att.data(), as);
+                     y.att.data(), as, y.att_softcap_grad.data());
   if (c.positions == PositionKind::rope) {
     rope_backward(s.dqkv.data(), m.rope_cos, m.rope_sin, m.B, m.T, as.NH, as.NKV, as.HS);
   }

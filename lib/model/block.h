@@ -52,6 +52,7 @@ struct BlockActivations {
   std::vector<F> ln1, ln1_mean, ln1_rstd, qkv, att, atty, attproj, attpost, attpost_mean,
       attpost_rstd, att_mask, att_branch, res2, ln2, ln2_mean, ln2_rstd, fch, fch_act, mlp, mlppost,
       mlppost_mean, mlppost_rstd, mlp_mask, mlp_branch, res3;  // res3: the block's output
+  std::vector<double> att_softcap_grad;  // with an attention soft-cap only (attention.h)
   std::unique_ptr<MoeCache<F>> moe;
 };
 

@@ -74,9 +74,11 @@ StepFlops step_flops(const ModelConfig& c, int B, int T) {
 StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params) {
   const Dims d = dims(c, B, T);
   const double NC = d.N * d.C, scores = d.B * d.NH * d.T * d.T;
+  // Attention probabilities, and with a soft-cap the cap's derivative (doubles: two floats each).
+  const double kept_scores = scores * (c.attn_softcap > 0.0 ? 3.0 : 1.0);
   double layer = NC + 2 * d.N             // norm1 output and stats
                  + d.N * d.QW             // fused QKV
-                 + scores                 // attention probabilities
+                 + kept_scores            // attention probabilities (and soft-cap derivative)
                  + d.N * d.OW             // attention output (projection input)
                  + NC;                    // block output
   if (d.seq) layer += NC + NC + 2 * d.N;  // residual after attention, norm2 output and stats
@@ -94,7 +96,7 @@ StepMemory step_memory(const ModelConfig& c, int B, int T, int64_t params) {
   m.state_bytes = 16.0 * static_cast<double>(params);
   m.activation_bytes = 4.0 * (d.L * layer + top);
   m.backward_bytes = 4.0 * backward;
-  m.attention_bytes = 4.0 * d.L * scores;
+  m.attention_bytes = 4.0 * d.L * kept_scores;
   return m;
 }
 

@@ -59,7 +59,8 @@ struct StepMemory {
   double state_bytes = 0;       // 16 P
   double activation_bytes = 0;  // forward activations kept for backward
   double backward_bytes = 0;    // backward working set
-  double attention_bytes = 0;   // of activation_bytes: the B NH T T probability tensors
+  double attention_bytes = 0;   // of activation_bytes: the B NH T T probability tensors (and
+                                //   with a soft-cap their derivative, in double)
   double total() const { return state_bytes + activation_bytes + backward_bytes; }
   nlohmann::json to_json() const;
 };
