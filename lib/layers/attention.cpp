@@ -28,6 +28,28 @@ int first_key(const AttentionShape& s, int i) {
   return s.window > 0 ? std::max(0, i - s.window) : 0;
 }
 
+// The largest of x[0..n), n >= 1: kLanes running maxima side by side, then the largest of them
+// (the scalar loop is one chain of dependent max instructions). The order a maximum is taken in
+// does not change it, except which zero a +0 / -0 tie returns, and the softmax only subtracts it:
+// x - 0 and x - (-0) differ at most in the sign of a zero, whose exp_approx is the same 1. (A NaN
+// score makes its row all NaN either way.)
+template <typename F>
+[[gnu::always_inline]] inline F row_max(const F* x, int n) {
+  constexpr int kLanes = 16;
+  F best = x[0];
+  int j = 1;
+  if (n >= 2 * kLanes) {
+    F lane[kLanes];
+    for (int l = 0; l < kLanes; ++l) lane[l] = x[l];
+    for (j = kLanes; j + kLanes <= n; j += kLanes)
+      for (int l = 0; l < kLanes; ++l) lane[l] = std::max(lane[l], x[j + l]);
+    best = lane[0];
+    for (int l = 1; l < kLanes; ++l) best = std::max(best, lane[l]);
+  }
+  for (; j < n; ++j) best = std::max(best, x[j]);
+  return best;
+}
+
 // The softmax's in-order double sum is a chain of dependent additions per row (latency-bound at
 // small T). Rows i0..i0+R-1 are summed side by side instead, each over the whole span of keys any
 // of them sees: a row's masked entries are already exact zeros by then, and adding +0 leaves a
@@ -51,8 +73,7 @@ template <int R, typename F>
         g[j] = 1.0 - t * t;
       }
     }
-    F max = row[lo];
-    for (int j = lo + 1; j <= i; ++j) max = std::max(max, row[j]);
+    const F max = row_max(row + lo, i - lo + 1);
     // Separate loops: the exp pass vectorises, the in-order double sum would not let it.
     for (int j = lo; j <= i; ++j) row[j] = exp_approx(row[j] - max);
     std::fill(row, row + lo, F(0));
