@@ -10,8 +10,9 @@
 #               instead (run them with scripts/fuzz.sh)
 #   TARGET...   builds only these targets, e.g. `--sanitize unit_tests` (what `ctest -L unit`
 #               runs; .ci/run does that)
-# The sanitizer and fuzz builds carry line tables only (-g1): their reports still name file and
-# line, and full debug info would cost about a quarter of their compile time.
+# The sanitizer and fuzz builds carry line tables only (-g1): their reports still name file, line
+# and inlined frames; full debug info (-g) costs about a quarter more compile time with GCC's
+# ASan, about a tenth with TSan, a few percent with clang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
