@@ -11,8 +11,8 @@
 #   TARGET...   builds only these targets, e.g. `--sanitize unit_tests` (what `ctest -L unit`
 #               runs; .ci/run does that)
 # The sanitizer and fuzz builds carry line tables only (-g1): their reports still name file, line
-# and inlined frames; full debug info (-g) costs about a quarter more compile time with GCC's
-# ASan, about a tenth with TSan, a few percent with clang.
+# and inlined frames, and full debug info (-g) cost about a tenth more compile time here (GCC's
+# ASan build; up to a quarter for single files; a few percent with clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
