@@ -44,8 +44,8 @@ targets=()
 line_tables=-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 case $mode in
   --sanitize)
-    # -O1, as AddressSanitizer's documentation advises: the same checks, about 0.6 of the compile
-    # time of -O2 (measured on the heaviest files), the unit tests somewhat slower to run.
+    # -O1, as AddressSanitizer's documentation advises: the same checks; with -g1 the unit_tests
+    # build took 1090 core-seconds against about 2190 at -O2 -g, and `ctest -L unit` 98 against 77.
     build=build-asan
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
            -DWDLAB_SANITIZE=ON -DWDLAB_BUILD_BENCH=OFF)
