@@ -72,13 +72,13 @@ if ((issue15)); then
     optim.decay_mode=decoupled optim.weight_decay=1)
   profile gpt2-quickstart 600 gpt2 tiny "${quickstart[@]}"
   profile llama-quickstart 600 llama tiny "${quickstart[@]}"
-  profile grok1-small 30 grok1 small train.eval_every=1000 train.log_every=10
+  profile grok1-small 80 grok1 small train.eval_every=1000 train.log_every=20
   commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- lib app || echo "+changes")
   "${report[@]}" --title "wdlab $commit, $threads thread(s), $(date -u '+%Y-%m-%d %H:%M UTC')" \
     --out bench/issue15/PROFILE.md \
     "GPT-2 tiny, a sweep-level run (600 of its 1500 steps, its evaluations)=$work/gpt2-quickstart.txt" \
     "LLaMA tiny, a sweep-level run (600 of its 1500 steps, its evaluations)=$work/llama-quickstart.txt" \
-    "Grok-1 small (30 steps)=$work/grok1-small.txt"
+    "Grok-1 small (80 steps; start-up included)=$work/grok1-small.txt"
   echo "profile.sh: wrote bench/issue15/PROFILE.md"
 else
   profile run "$steps" "${args[@]}"
