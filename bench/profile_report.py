@@ -72,9 +72,13 @@ def main():
         labels.append(label)
         data.append(parse(path))
 
-    order = [r for r, _ in ROWS[:2]] + [r for r, _ in ROWS[2:]]
+    order = [r for r, _ in ROWS]
     extra = sorted({r for rows, _ in data for r in rows if r not in order},
                    key=lambda r: -max(rows.get(r, 0.0) for rows, _ in data))
+    # A row is shown when any profile gives it 0.3 % or more (the sgemm and memset rows always).
+    shown = [r for r in order + extra
+             if r in (GEMM_KERNEL, GEMM_OTHER, MEMSET)
+             or max(rows.get(r, 0.0) for rows, _ in data) >= 0.3]
     out = ["# Where the time goes", ""]
     if a.title:
         out += [f"`bench/profile.sh`: {a.title}.", ""]
@@ -89,14 +93,10 @@ def main():
     ]
     gemm = [rows.get(GEMM_KERNEL, 0.0) + rows.get(GEMM_OTHER, 0.0) for rows, _ in data]
     out.append("| **sgemm, all** | " + " | ".join(f"**{g:.1f} %**" for g in gemm) + " |")
-    for r in order + extra:
+    for r in shown:
         vals = [rows.get(r, 0.0) for rows, _ in data]
-        if max(vals) < 0.3 and r not in (GEMM_KERNEL, GEMM_OTHER, MEMSET):
-            continue
         out.append(f"| {r} | " + " | ".join(f"{v:.1f} %" if v > 0 else "–" for v in vals) + " |")
-    rest = [100.0 - sum(v for k, v in rows.items()
-                        if max(x.get(k, 0.0) for x, _ in data) >= 0.3
-                        or k in (GEMM_KERNEL, GEMM_OTHER, MEMSET)) for rows, _ in data]
+    rest = [100.0 - sum(rows.get(r, 0.0) for r in shown) for rows, _ in data]
     out.append("| rows below 0.3 % | " + " | ".join(f"{v:.1f} %" for v in rest) + " |")
     out += ["", "## Largest symbols", ""]
     for label, (_, symbols) in zip(labels, data):
